@@ -1,0 +1,1 @@
+"""Supervisor Console core: domain types, rules and services. No QtWidgets import anywhere in here."""

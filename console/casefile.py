@@ -1,0 +1,91 @@
+"""One escalation's whole record as plain JSON-ready values (``case show --json`` and exports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from console.domain import Severity, Status
+from console.errors import NotFound
+from console.queue import load_policy
+from console.sla import ClockInputs, clock
+from db.engine import Database
+from db.models import Associate, Customer, Escalation, User
+from db.types import utcnow
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def case_record(session: Session, escalation_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """The escalation as a dict with stable keys (see README, ``case show``)."""
+    esc = session.get(Escalation, escalation_id)
+    if esc is None:
+        raise NotFound(f"There is no escalation #{escalation_id}.")
+    now = now or utcnow()
+    customer = session.get(Customer, esc.customer_id)
+    assert customer is not None
+    associate = session.get(Associate, esc.associate_id) if esc.associate_id else None
+    claimer = session.get(User, esc.claimed_by_id) if esc.claimed_by_id else None
+    policy = load_policy(session)
+    targets = policy.for_severity(Severity(esc.severity))
+    status = Status(esc.status)
+    sla: dict[str, Any] = {
+        "claim_due": _iso(esc.queued_at + targets.claim),
+        "resolve_due": _iso(esc.queued_at + targets.resolve),
+        "paused": esc.held_since is not None,
+        "breached": False,
+    }
+    if status.in_queue:
+        inputs = ClockInputs(Severity(esc.severity), esc.queued_at, esc.claimed_at, esc.held_since, esc.held_seconds)
+        current = clock(inputs, policy, now)
+        sla[f"{current.target}_due"] = _iso(current.due_at)
+        sla["breached"] = current.breached
+        sla["state"] = current.state.value
+    return {
+        "id": esc.id,
+        "ref": esc.external_ref,
+        "status": esc.status,
+        "severity": esc.severity,
+        "channel": esc.channel,
+        "category": esc.category,
+        "product": esc.product,
+        "summary": esc.summary,
+        "details": esc.details,
+        "source": esc.source,
+        "customer": {
+            "id": customer.id,
+            "name": customer.name,
+            "ref": customer.external_ref,
+            "tier": customer.tier,
+        },
+        "escalated_by": associate.name if associate else None,
+        "claimed_by": claimer.username if claimer else None,
+        "created_at": _iso(esc.created_at),
+        "escalated_at": _iso(esc.escalated_at),
+        "queued_at": _iso(esc.queued_at),
+        "claimed_at": _iso(esc.claimed_at),
+        "resolved_at": _iso(esc.resolved_at),
+        "closed_at": _iso(esc.closed_at),
+        "on_hold": esc.held_since is not None,
+        "hold_reason": esc.hold_reason,
+        "reopen_count": esc.reopen_count,
+        "outcome": esc.outcome,
+        "version": esc.version,
+        "sla": sla,
+    }
+
+
+class CaseFileService:
+    """Reads whole case records."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def show(self, escalation_id: int) -> dict[str, Any]:
+        """The case record of one escalation."""
+        with self.db.read() as session:
+            return case_record(session, escalation_id)

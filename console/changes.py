@@ -1,0 +1,30 @@
+"""Writes to the change log the live feed reads, in the changing transaction.
+
+On PostgreSQL the same transaction also issues ``pg_notify`` so that listening consoles wake up the moment it
+commits (NOTIFY is delivered on commit, never for a rolled-back transaction).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from db.models import Change
+from db.types import utcnow
+
+NOTIFY_CHANNEL = "supervisor_console_changes"
+
+
+def record_change(session: Session, entity: str, entity_id: int) -> None:
+    """Note that one record changed, for every console's live feed."""
+    session.add(Change(entity=entity, entity_id=entity_id, at=utcnow()))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": NOTIFY_CHANNEL, "payload": f"{entity}:{entity_id}"},
+        )
+
+
+def latest_change_id(session: Session) -> int:
+    """The newest change-log id (0 when empty); a feed starts reading after it."""
+    return int(session.scalar(select(func.coalesce(func.max(Change.id), 0))) or 0)

@@ -1,0 +1,101 @@
+"""Command-line commands: plain Python over console/ services, no Qt. ``main.py`` dispatches here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from console.errors import ConsoleError
+from db.engine import Database, resolve_database_url
+from db.migrate import upgrade_database
+
+Handler = Callable[[argparse.Namespace, Database], int]
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options every command and the GUI accept, before or after the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="SQLAlchemy database URL (default: $SUPERVISOR_CONSOLE_DB, else a SQLite file in your data folder)",
+    )
+    common.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="use the separate demo-floor database (created on first use)",
+    )
+    common.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        default=argparse.SUPPRESS,
+        help="random seed for the demo floor and its simulator (deterministic runs)",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: GUI options and every command."""
+    from console.cli import cases, users
+
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        parents=[common],
+        description="Supervisor Console: with no command, opens the console window.",
+    )
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="always show the sign-in dialog (the demo floor otherwise signs its supervisor in)",
+    )
+    parser.add_argument("--user", metavar="NAME", help="username to pre-fill in the sign-in dialog")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (users, cases):
+        module.register(commands, common)
+    return parser
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse arguments (argparse prints usage and exits 2 on unknown flags)."""
+    args = build_parser().parse_args(argv)
+    for name, default in (("db", None), ("demo", False), ("seed", None)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def open_database(args: argparse.Namespace) -> Database:
+    """Open and upgrade the database the arguments name; seed the demo floor if it is new."""
+    database = Database(resolve_database_url(args.db, demo=args.demo))
+    database.check_connection()
+    upgrade_database(database)
+    if args.demo:
+        from db.seed import ensure_demo_floor
+
+        ensure_demo_floor(database, seed=args.seed)
+    return database
+
+
+def run(args: argparse.Namespace, *, stderr: TextIO | None = None) -> int:
+    """Run the parsed command; user errors become one line on stderr and a non-zero exit code."""
+    err = stderr or sys.stderr
+    handler: Handler = args.handler
+    database: Database | None = None
+    try:
+        database = open_database(args)
+        return handler(args, database)
+    except ConsoleError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130
+    finally:
+        if database is not None:
+            database.dispose()

@@ -1,0 +1,490 @@
+"""The live queue: what is open, ranked by urgency, and the claim / release / reassign / hold operations.
+
+Claims are decided in the database by a conditional UPDATE, so two consoles claiming one case at the same
+moment cannot both win: the loser is told who has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from console import audit
+from console.actor import Actor
+from console.changes import record_change
+from console.domain import QUEUE_STATUSES, Category, Channel, Role, Severity, Status, Tier
+from console.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from console.sla import (
+    DEFAULT_WARN_RATIO,
+    WARN_RATIO_KEY,
+    ClockInputs,
+    SlaClock,
+    SlaPolicy,
+    SlaTargets,
+    clock,
+)
+from db.engine import Database
+from db.models import (
+    Associate,
+    CaseNote,
+    Customer,
+    Escalation,
+    HoldPeriod,
+    Setting,
+    User,
+)
+from db.models import (
+    SlaPolicy as SlaRow,
+)
+from db.types import utcnow
+
+HIGH_VALUE_THRESHOLD = Decimal("5000.00")
+CHURN_RISK_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One open escalation as the queue shows it (plain values, safe to hand to any thread)."""
+
+    id: int
+    ref: str | None
+    status: Status
+    severity: Severity
+    channel: Channel
+    category: Category
+    product: str | None
+    summary: str
+    customer_id: int
+    customer_name: str
+    customer_ref: str | None
+    customer_tier: Tier
+    customer_ltv: Decimal
+    customer_churn_risk: float
+    associate_name: str | None
+    claimed_by_id: int | None
+    claimed_by_name: str | None
+    escalated_at: datetime
+    queued_at: datetime
+    claimed_at: datetime | None
+    held_since: datetime | None
+    hold_reason: str | None
+    held_seconds: int
+    version: int
+
+    @property
+    def clock_inputs(self) -> ClockInputs:
+        """What the SLA clock needs."""
+        return ClockInputs(self.severity, self.queued_at, self.claimed_at, self.held_since, self.held_seconds)
+
+    def clock(self, policy: SlaPolicy, now: datetime) -> SlaClock:
+        """The SLA clock at ``now``."""
+        return clock(self.clock_inputs, policy, now)
+
+    def waiting(self, now: datetime) -> timedelta:
+        """How long the customer has waited since the case (re-)entered the queue."""
+        return max(now - self.queued_at, timedelta(0))
+
+    @property
+    def high_value(self) -> bool:
+        """A customer whose lifetime value makes a concession cheap next to losing them."""
+        return self.customer_ltv >= HIGH_VALUE_THRESHOLD
+
+    @property
+    def churn_risk(self) -> bool:
+        """A customer flagged as likely to leave."""
+        return self.customer_churn_risk >= CHURN_RISK_THRESHOLD
+
+    @property
+    def on_hold(self) -> bool:
+        """Waiting on the customer or a third party; clocks paused."""
+        return self.held_since is not None
+
+    def urgency_key(self, policy: SlaPolicy, now: datetime) -> tuple[int, float, int, int]:
+        """Sort key, most urgent first: running clocks by due time (breached first), then held cases."""
+        due = self.clock(policy, now).due_at.timestamp()
+        return (1 if self.on_hold else 0, due, self.severity.rank, self.id)
+
+
+@dataclass(frozen=True)
+class SupervisorInfo:
+    """Someone a case can be reassigned to."""
+
+    user_id: int
+    username: str
+    display_name: str
+
+
+_claimer = aliased(User)
+
+
+def _item_query() -> Select[Any]:
+    return (
+        select(Escalation, Customer, Associate.name, _claimer.display_name)
+        .join(Customer, Customer.id == Escalation.customer_id)
+        .outerjoin(Associate, Associate.id == Escalation.associate_id)
+        .outerjoin(_claimer, _claimer.id == Escalation.claimed_by_id)
+    )
+
+
+def _to_item(row: Row[Any]) -> QueueItem:
+    esc: Escalation = row[0]
+    cust: Customer = row[1]
+    associate: str | None = row[2]
+    claimer: str | None = row[3]
+    return QueueItem(
+        id=esc.id,
+        ref=esc.external_ref,
+        status=Status(esc.status),
+        severity=Severity(esc.severity),
+        channel=Channel(esc.channel),
+        category=Category(esc.category),
+        product=esc.product,
+        summary=esc.summary,
+        customer_id=cust.id,
+        customer_name=cust.name,
+        customer_ref=cust.external_ref,
+        customer_tier=Tier(cust.tier),
+        customer_ltv=cust.lifetime_value,
+        customer_churn_risk=cust.churn_risk,
+        associate_name=associate,
+        claimed_by_id=esc.claimed_by_id,
+        claimed_by_name=claimer,
+        escalated_at=esc.escalated_at,
+        queued_at=esc.queued_at,
+        claimed_at=esc.claimed_at,
+        held_since=esc.held_since,
+        hold_reason=esc.hold_reason,
+        held_seconds=esc.held_seconds,
+        version=esc.version,
+    )
+
+
+def load_items(session: Session, ids: Iterable[int] | None = None) -> list[QueueItem]:
+    """Open escalations (optionally only these ids) as queue items."""
+    query = _item_query().where(Escalation.status.in_(QUEUE_STATUSES))
+    if ids is not None:
+        id_list = list(ids)
+        if not id_list:
+            return []
+        query = query.where(Escalation.id.in_(id_list))
+    return [_to_item(row) for row in session.execute(query)]
+
+
+def load_policy(session: Session) -> SlaPolicy:
+    """The floor's SLA policy from the database (defaults where a row is missing)."""
+    policy = SlaPolicy()
+    targets = dict(policy.targets)
+    for row in session.scalars(select(SlaRow)):
+        targets[Severity(row.severity)] = SlaTargets(
+            timedelta(minutes=row.claim_minutes), timedelta(minutes=row.resolve_minutes)
+        )
+    raw = session.get(Setting, WARN_RATIO_KEY)
+    ratio = float(raw.value) if raw is not None else DEFAULT_WARN_RATIO
+    return SlaPolicy(targets=targets, warn_ratio=ratio)
+
+
+class QueueService:
+    """Queue reads and the operations on a case's ownership. Each call is one transaction."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def open_items(self) -> list[QueueItem]:
+        """Every escalation in the queue."""
+        with self.db.read() as session:
+            return load_items(session)
+
+    def items(self, ids: Sequence[int]) -> list[QueueItem]:
+        """The given escalations that are still in the queue (the rest have left it)."""
+        with self.db.read() as session:
+            return load_items(session, ids)
+
+    def item(self, escalation_id: int) -> QueueItem:
+        """One escalation in the queue; NotFound if it is not (or no longer) there."""
+        found = self.items([escalation_id])
+        if not found:
+            raise NotFound(f"Escalation #{escalation_id} is not in the queue.")
+        return found[0]
+
+    def policy(self) -> SlaPolicy:
+        """The SLA policy in force."""
+        with self.db.read() as session:
+            return load_policy(session)
+
+    def supervisors(self) -> list[SupervisorInfo]:
+        """Everyone who can take a case (supervisors and managers), by name."""
+        with self.db.read() as session:
+            rows = session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name))
+            return [SupervisorInfo(u.id, u.username, u.display_name) for u in rows]
+
+    # -- ownership -----------------------------------------------------------------------------------------
+    def claim(self, actor: Actor, escalation_id: int) -> QueueItem:
+        """Claim an escalation for ``actor``. Conflict (naming the holder) if someone else got it first."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Escalation)
+                .where(
+                    Escalation.id == escalation_id,
+                    Escalation.claimed_by_id.is_(None),
+                    Escalation.status.in_((Status.OPEN.value, Status.REOPENED.value)),
+                )
+                .values(
+                    status=Status.CLAIMED.value,
+                    claimed_by_id=actor.user_id,
+                    claimed_at=now,
+                    first_claimed_at=func.coalesce(Escalation.first_claimed_at, now),
+                    version=Escalation.version + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                current = self._current(session, escalation_id)
+                if current.claimed_by_id == actor.user_id:
+                    return current
+                raise Conflict(self._taken_message(current))
+            audit.record(
+                session,
+                actor,
+                "escalation.claim",
+                "escalation",
+                escalation_id,
+                after={"claimed_by": actor.username},
+            )
+            record_change(session, "escalation", escalation_id)
+            return self._current(session, escalation_id)
+
+    def release(self, actor: Actor, escalation_id: int) -> QueueItem:
+        """Return a claimed escalation to the queue, unclaimed. Only its holder or a manager may."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            current = self._current(session, escalation_id)
+            self._require_holder(actor, current, "release")
+            status = Status.REOPENED if self._reopened(session, current.id) else Status.OPEN
+            self._conditional(
+                session,
+                current,
+                status=status.value,
+                claimed_by_id=None,
+                claimed_at=None,
+                updated_at=now,
+            )
+            audit.record(
+                session,
+                actor,
+                "escalation.release",
+                "escalation",
+                escalation_id,
+                before={"claimed_by": current.claimed_by_name},
+            )
+            record_change(session, "escalation", escalation_id)
+            return self._current(session, escalation_id)
+
+    def reassign(self, actor: Actor, escalation_id: int, to_user_id: int, note: str) -> QueueItem:
+        """Hand an escalation to another supervisor with a note (holder or manager; anyone if unclaimed)."""
+        if not note.strip():
+            raise ValidationError("Say in a note what the next supervisor needs to know.", field="note")
+        now = utcnow()
+        with self.db.transaction() as session:
+            current = self._current(session, escalation_id)
+            if current.claimed_by_id is not None:
+                self._require_holder(actor, current, "reassign")
+            target = session.get(User, to_user_id)
+            if target is None or not target.active:
+                raise NotFound("That supervisor's account does not exist or is inactive.")
+            if target.id == current.claimed_by_id:
+                raise ValidationError(f"{target.display_name} already has #{escalation_id}.", field="to")
+            self._conditional(
+                session,
+                current,
+                status=Status.CLAIMED.value,
+                claimed_by_id=target.id,
+                claimed_at=now,
+                first_claimed_at=func.coalesce(Escalation.first_claimed_at, now),
+                updated_at=now,
+            )
+            session.add(
+                CaseNote(
+                    escalation_id=escalation_id,
+                    author_id=actor.user_id,
+                    kind="reassign",
+                    body=note.strip(),
+                    created_at=now,
+                )
+            )
+            audit.record(
+                session,
+                actor,
+                "escalation.reassign",
+                "escalation",
+                escalation_id,
+                before={"claimed_by": current.claimed_by_name},
+                after={"claimed_by": target.display_name},
+                note=note.strip(),
+            )
+            record_change(session, "escalation", escalation_id)
+            return self._current(session, escalation_id)
+
+    def hold(self, actor: Actor, escalation_id: int, reason: str) -> QueueItem:
+        """Put a claimed escalation on hold (waiting on the customer or a third party): its clocks pause."""
+        if not reason.strip():
+            raise ValidationError("Say what the case is waiting on.", field="reason")
+        now = utcnow()
+        with self.db.transaction() as session:
+            current = self._current(session, escalation_id)
+            self._require_holder(actor, current, "put on hold")
+            if current.on_hold:
+                raise ValidationError(f"#{escalation_id} is already on hold.")
+            self._conditional(session, current, held_since=now, hold_reason=reason.strip(), updated_at=now)
+            session.add(
+                HoldPeriod(
+                    escalation_id=escalation_id,
+                    started_at=now,
+                    reason=reason.strip(),
+                    started_by_id=actor.user_id,
+                )
+            )
+            audit.record(
+                session,
+                actor,
+                "escalation.hold",
+                "escalation",
+                escalation_id,
+                after={"reason": reason.strip()},
+            )
+            record_change(session, "escalation", escalation_id)
+            return self._current(session, escalation_id)
+
+    def resume(self, actor: Actor, escalation_id: int) -> QueueItem:
+        """Take an escalation off hold; its clocks run again from where they stopped."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            current = self._current(session, escalation_id)
+            self._require_holder(actor, current, "take off hold")
+            if current.held_since is None:
+                raise ValidationError(f"#{escalation_id} is not on hold.")
+            paused = int((now - current.held_since).total_seconds())
+            self._conditional(
+                session,
+                current,
+                held_since=None,
+                hold_reason=None,
+                held_seconds=current.held_seconds + max(paused, 0),
+                updated_at=now,
+            )
+            period = session.scalar(
+                select(HoldPeriod).where(HoldPeriod.escalation_id == escalation_id, HoldPeriod.ended_at.is_(None))
+            )
+            if period is not None:
+                period.ended_at = now
+                period.ended_by_id = actor.user_id
+            audit.record(
+                session,
+                actor,
+                "escalation.resume",
+                "escalation",
+                escalation_id,
+                after={"paused_seconds": paused},
+            )
+            record_change(session, "escalation", escalation_id)
+            return self._current(session, escalation_id)
+
+    # -- SLA policy ----------------------------------------------------------------------------------------
+    def set_policy(self, actor: Actor, targets: dict[Severity, SlaTargets], warn_ratio: float) -> SlaPolicy:
+        """Change the SLA targets and the pre-breach threshold (managers only)."""
+        actor.require(Role.MANAGER, "change SLA targets")
+        if not 0.5 <= warn_ratio < 1.0:
+            raise ValidationError("The pre-breach alert fires at 50-99 % of a target.", field="warn_ratio")
+        for severity, target in targets.items():
+            if target.claim <= timedelta(0) or target.resolve <= timedelta(0):
+                raise ValidationError(f"{severity.label} targets must be positive.", field=severity.value)
+            if target.resolve < target.claim:
+                raise ValidationError(
+                    f"{severity.label}: resolving cannot be due before claiming.", field=severity.value
+                )
+        now = utcnow()
+        with self.db.transaction() as session:
+            before = load_policy(session)
+            for severity, target in targets.items():
+                row = session.get(SlaRow, severity.value)
+                if row is None:
+                    row = SlaRow(severity=severity.value)
+                    session.add(row)
+                row.claim_minutes = int(target.claim.total_seconds() // 60)
+                row.resolve_minutes = int(target.resolve.total_seconds() // 60)
+                row.updated_at = now
+                row.updated_by_id = actor.user_id
+            setting = session.get(Setting, WARN_RATIO_KEY)
+            if setting is None:
+                session.add(Setting(key=WARN_RATIO_KEY, value=str(warn_ratio)))
+            else:
+                setting.value = str(warn_ratio)
+            session.flush()
+            after = load_policy(session)
+            audit.record(
+                session,
+                actor,
+                "sla.update",
+                "sla_policy",
+                None,
+                before=_policy_dict(before),
+                after=_policy_dict(after),
+            )
+            record_change(session, "sla_policy", 0)
+            return after
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _current(self, session: Session, escalation_id: int) -> QueueItem:
+        row = session.execute(_item_query().where(Escalation.id == escalation_id)).first()
+        if row is None:
+            raise NotFound(f"There is no escalation #{escalation_id}.")
+        return _to_item(row)
+
+    @staticmethod
+    def _reopened(session: Session, escalation_id: int) -> bool:
+        return bool(session.scalar(select(Escalation.reopen_count).where(Escalation.id == escalation_id)))
+
+    @staticmethod
+    def _taken_message(item: QueueItem) -> str:
+        if item.claimed_by_name:
+            return f"{item.claimed_by_name} has already claimed #{item.id}."
+        return f"#{item.id} is {item.status.value} and no longer waiting to be claimed."
+
+    @staticmethod
+    def _require_holder(actor: Actor, item: QueueItem, doing: str) -> None:
+        if not item.status.in_queue:
+            raise Conflict(f"#{item.id} is {item.status.value}; there is nothing to {doing}.")
+        if item.claimed_by_id is None:
+            raise Conflict(f"#{item.id} is not claimed; claim it first.")
+        if item.claimed_by_id != actor.user_id and not actor.is_manager:
+            raise PermissionDenied(f"{item.claimed_by_name} has #{item.id}; only they or a manager may {doing} it.")
+
+    @staticmethod
+    def _conditional(session: Session, item: QueueItem, **values: object) -> None:
+        """Update only if nobody changed the row since we read it (version check), else Conflict."""
+        result = session.execute(
+            update(Escalation)
+            .where(Escalation.id == item.id, Escalation.version == item.version)
+            .values(version=Escalation.version + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"#{item.id} was changed by someone else a moment ago; look again and retry.")
+
+
+def _policy_dict(policy: SlaPolicy) -> dict[str, object]:
+    return {
+        "warn_ratio": policy.warn_ratio,
+        **{
+            sev.value: [int(t.claim.total_seconds() // 60), int(t.resolve.total_seconds() // 60)]
+            for sev, t in policy.targets.items()
+        },
+    }

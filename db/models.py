@@ -1,0 +1,253 @@
+"""Typed SQLAlchemy 2.x models. Every schema change goes through an Alembic migration in db/migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import Money, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the naming convention, so constraints have stable names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """A person who signs in: a supervisor or a manager."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (CheckConstraint("role IN ('supervisor', 'manager')", name="role"),)
+
+
+class Team(Base):
+    """A team of associates."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Associate(Base):
+    """Frontline staff who handle simple complaints and escalate the rest."""
+
+    __tablename__ = "associates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    team: Mapped[Team | None] = relationship()
+
+
+class Customer(Base):
+    """A customer, with what a supervisor needs to weigh a concession."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    tier: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
+    lifetime_value: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default="0")
+    churn_risk: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    churned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("churn_risk >= 0 AND churn_risk <= 1", name="churn_risk_range"),
+        CheckConstraint("lifetime_value >= 0", name="lifetime_value_nonnegative"),
+    )
+
+
+class Escalation(Base):
+    """A complaint an associate could not resolve, handed to a supervisor."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(32), default="console", server_default="console")
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))
+    product: Mapped[str | None] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(500))
+    details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # When it (re-)entered the queue: SLA clocks run from here, so a reopened case gets fresh targets.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+    associate: Mapped[Associate | None] = relationship()
+    claimed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'claimed', 'reopened', 'resolved', 'closed')", name="status"),
+        CheckConstraint("severity IN ('critical', 'high', 'normal', 'low')", name="severity"),
+        CheckConstraint("held_seconds >= 0", name="held_seconds_nonnegative"),
+        Index("ix_escalations_status_escalated_at", "status", "escalated_at"),
+    )
+
+
+class HoldPeriod(Base):
+    """A span during which an escalation waited on the customer or a third party; SLA clocks pause."""
+
+    __tablename__ = "hold_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(200))
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CaseNote(Base):
+    """A note on an escalation: a reassignment hand-off, a hold reason, a supervisor's remark."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Interaction(Base):
+    """One contact with a customer on any channel, for the customer's history."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(8), default="inbound", server_default="inbound")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_by: Mapped[str | None] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("direction IN ('inbound', 'outbound')", name="direction"),)
+
+
+class SlaPolicy(Base):
+    """Targets per severity for time to claim and time to resolve, editable by a manager."""
+
+    __tablename__ = "sla_policies"
+
+    severity: Mapped[str] = mapped_column(String(16), primary_key=True)
+    claim_minutes: Mapped[int] = mapped_column(Integer)
+    resolve_minutes: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (CheckConstraint("claim_minutes > 0 AND resolve_minutes > 0", name="targets_positive"),)
+
+
+class Setting(Base):
+    """A floor-wide setting shared by every console (e.g. the pre-breach alert threshold)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when, with a short before/after. Written, never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+
+
+class Change(Base):
+    """The change log the live feed reads: one row per changed record, written in the changing transaction.
+
+    Rows are pruned after a day; the audit log, not this table, is the record of history.
+    """
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

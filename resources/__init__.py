@@ -1,0 +1,1 @@
+"""Run-time resources (themes, icons, sounds) loaded through importlib.resources."""

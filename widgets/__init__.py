@@ -1,0 +1,1 @@
+"""Qt views: layout and presentation only; they call console/ services."""
