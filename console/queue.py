@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from console import audit
@@ -132,7 +132,7 @@ def _item_query() -> Select[Any]:
     )
 
 
-def _to_item(row: Row[Any]) -> QueueItem:
+def _to_item(row: Sequence[Any]) -> QueueItem:
     esc: Escalation = row[0]
     cust: Customer = row[1]
     associate: str | None = row[2]

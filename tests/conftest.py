@@ -27,6 +27,17 @@ ENGINES = ["sqlite", "postgresql"]
 _db_counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point platformdirs and QSettings at a temporary home, so no test touches a real user's files."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache")):
+        (home / sub).mkdir()
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.delenv("SUPERVISOR_CONSOLE_DB", raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the whole run; skipped without binaries, except under CI where it fails."""
