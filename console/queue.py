@@ -123,7 +123,7 @@ class SupervisorInfo:
 _claimer = aliased(User)
 
 
-def _item_query() -> Select[Any]:
+def _item_query() -> Select[Escalation, Customer, str, str]:
     return (
         select(Escalation, Customer, Associate.name, _claimer.display_name)
         .join(Customer, Customer.id == Escalation.customer_id)
