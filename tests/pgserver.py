@@ -80,29 +80,26 @@ class PostgresServer:
             "--no-sync",
             "--locale=C",
         )
+        server.start_server()
+        return server
+
+    def start_server(self) -> None:
+        """Start (or restart) the server process on its port, listening on 127.0.0.1 only."""
         options = (
-            f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=off "
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        server._run(
-            "pg_ctl",
-            "-D",
-            str(server.datadir),
-            "-o",
-            options,
-            "-l",
-            str(root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-        return server
+        log = str(self.root / "server.log")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", log, "-w", "-t", "60", "start")
+
+    def stop_server(self) -> None:
+        """Stop the server process, keeping its data (a lost-connection test starts it again)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         """Stop the server and remove its directory."""
         try:
-            self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
+            self.stop_server()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -1,0 +1,184 @@
+"""The live change feed: tells every open view what changed, whoever changed it.
+
+A background thread watches the database: on SQLite it polls ``PRAGMA data_version`` (a few microseconds when
+nothing changed) and reads the ``changes`` log after a change; on PostgreSQL it LISTENs for the NOTIFY that every
+change's transaction sends on commit. Batches reach the GUI thread as a queued Qt signal; this module uses QtCore
+only, for that signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from console.changes import NOTIFY_CHANNEL
+from db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 0.25
+RECONNECT_DELAYS_S = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    """What changed since the last batch: ids per entity, or ``full_refresh`` after a gap (reconnect)."""
+
+    entities: dict[str, frozenset[int]] = field(default_factory=dict)
+    full_refresh: bool = False
+
+    def ids(self, entity: str) -> frozenset[int]:
+        """The changed ids of one entity ("escalation", "sla_policy", ...)."""
+        return self.entities.get(entity, frozenset())
+
+    def touches(self, entity: str) -> bool:
+        """Whether anything of this entity changed (or everything must be reloaded)."""
+        return self.full_refresh or entity in self.entities
+
+    @staticmethod
+    def of(pairs: Iterable[tuple[str, int]]) -> ChangeBatch:
+        """Group (entity, id) pairs."""
+        grouped: dict[str, set[int]] = defaultdict(set)
+        for entity, entity_id in pairs:
+            grouped[entity].add(int(entity_id))
+        return ChangeBatch({k: frozenset(v) for k, v in grouped.items()})
+
+
+class ChangeFeed(QObject):
+    """Watches one database from a background thread and emits ``changed(ChangeBatch)`` on the GUI thread."""
+
+    changed = Signal(object)
+    connectionLost = Signal(str)
+    connectionRestored = Signal()
+
+    def __init__(self, database: Database, *, interval: float = POLL_INTERVAL_S, parent: QObject | None = None):
+        super().__init__(parent)
+        self._database = database
+        self._interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lost = False
+
+    def start(self) -> None:
+        """Start watching (idempotent)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="change-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching and wait for the thread to end."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def poke(self) -> None:
+        """Look now rather than at the next poll (after this console's own write)."""
+        self._wake.set()
+
+    # -- the watching thread ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                if self._database.dialect == "postgresql":
+                    self._watch_postgres()
+                else:
+                    self._watch_sqlite()
+                return
+            except Exception as exc:  # any driver error: the connection is gone; say so and retry
+                if self._stop.is_set():
+                    return
+                log.warning("change feed lost its connection: %s", exc)
+                if not self._lost:
+                    self._lost = True
+                    self.connectionLost.emit(f"Lost the live connection to the database: {_first_line(exc)}")
+                delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
+                attempt += 1
+                self._stop.wait(delay)
+
+    def _connected(self) -> None:
+        if self._lost:
+            self._lost = False
+            self.connectionRestored.emit()
+            self.changed.emit(ChangeBatch(full_refresh=True))  # we may have missed changes meanwhile
+
+    def _watch_sqlite(self) -> None:
+        path = self._database.sqlite_path
+        if path is None:
+            raise RuntimeError("the change feed needs an SQLite file, not an in-memory database")
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            last_id = conn.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            self._connected()
+            while not self._stop.is_set():
+                poked = self._wake.wait(self._interval)
+                self._wake.clear()
+                now_version = conn.execute("PRAGMA data_version").fetchone()[0]
+                if now_version == version and not poked:
+                    continue
+                version = now_version
+                rows = conn.execute(
+                    "SELECT id, entity, entity_id FROM changes WHERE id > ? ORDER BY id", (last_id,)
+                ).fetchall()
+                if rows:
+                    last_id = rows[-1][0]
+                    self.changed.emit(ChangeBatch.of((entity, entity_id) for _, entity, entity_id in rows))
+        finally:
+            conn.close()
+
+    def _watch_postgres(self) -> None:
+        import psycopg
+
+        conninfo = self._database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            last_id = _scalar(conn, "SELECT coalesce(max(id), 0) FROM changes")
+            self._connected()
+            while not self._stop.is_set():
+                # Wake on the first notification, then drain what arrives right behind it into one batch.
+                payloads = [n.payload for n in conn.notifies(timeout=0.5, stop_after=1)]
+                if not payloads:
+                    conn.execute("SELECT 1")  # notices a dead server between notifications
+                    continue
+                payloads += [n.payload for n in conn.notifies(timeout=0.01)]
+                pairs: list[tuple[str, int]] = []
+                sweep = False
+                for payload in payloads:
+                    entity, _, ident = payload.partition(":")
+                    if ident.isdigit():
+                        pairs.append((entity, int(ident)))
+                    else:  # a bulk write ("escalation:*") announces itself once; read the log for its rows
+                        sweep = True
+                if sweep:
+                    rows = conn.execute(
+                        "SELECT id, entity, entity_id FROM changes WHERE id > %s ORDER BY id", (last_id,)
+                    ).fetchall()
+                    if rows:
+                        last_id = rows[-1][0]
+                        pairs.extend((entity, entity_id) for _, entity, entity_id in rows)
+                if pairs:
+                    self.changed.emit(ChangeBatch.of(pairs))
+
+
+def _scalar(conn: Any, sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,234 @@
+"""The main window: arranges the panels, menus and status bar; the panels and controllers do the work."""
+
+from __future__ import annotations
+
+from console.simulator import ArrivalSimulator
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSystemTrayIcon,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.actor import Actor
+from console.feed import ChangeFeed
+from console.queue import QueueService
+from console.sla import SlaPolicy
+from db.engine import Database
+from widgets.actions import SPECS, ActionId, ActionRegistry
+from widgets.dialogs import ShortcutsDialog
+from widgets.message_bar import MessageBar
+from widgets.queue_controller import QueueController
+from widgets.queue_view import QueueView
+from widgets.settings import Settings
+from widgets.tasks import TaskRunner
+
+
+class MainWindow(QMainWindow):
+    """The console window for one signed-in supervisor on one database."""
+
+    def __init__(
+        self,
+        database: Database,
+        actor: Actor,
+        *,
+        settings: Settings | None = None,
+        simulator: ArrivalSimulator | None = None,
+        owns_database: bool = True,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setAccessibleName("Supervisor Console")
+        self.setWindowTitle(f"Supervisor Console — {actor.display_name}")
+        self.database = database
+        self.actor = actor
+        self.settings = settings or Settings()
+        self._owns_database = owns_database
+        self.runner = TaskRunner(self._unexpected_error, self)
+        self.feed = ChangeFeed(database, parent=self)
+        self.actions = ActionRegistry(self)
+
+        # Central area: messages above the queue.
+        self.messages = MessageBar()
+        self.queue_view = QueueView(actor.user_id, SlaPolicy(), self)  # the real policy arrives with the first load
+        central = QWidget()
+        central.setObjectName("centralArea")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.messages)
+        layout.addWidget(self.queue_view, 1)
+        self.setCentralWidget(central)
+
+        self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
+        self.queue.message.connect(self.messages.show_message)
+        self.queue_view.alert.connect(self._sla_alert)
+        self.queue_view.activated.connect(self.queue.claim)
+
+        self._build_menus()
+        self._build_status_bar()
+        self._connect_actions()
+        self.feed.connectionLost.connect(self._connection_lost)
+        self.feed.connectionRestored.connect(self._connection_restored)
+
+        self._simulator = simulator
+        self._arrivals = QTimer(self)
+        self._arrivals.setSingleShot(True)
+        self._arrivals.timeout.connect(self._simulate_arrival)
+
+        self._restore_layout()
+        self.queue.load()
+        self.feed.start()
+        if simulator is not None:
+            self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
+
+    # -- building ------------------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus: dict[str, object] = {}
+        for action_id, action in self.actions.items():
+            spec = SPECS[action_id]
+            if spec.manager_only and not self.actor.is_manager:
+                continue
+            menu = menus.get(spec.menu)
+            if menu is None:
+                menu = bar.addMenu(spec.menu)
+                menu.setToolTipsVisible(True)
+                menus[spec.menu] = menu
+            menu.addAction(action)  # type: ignore[attr-defined]
+            self.addAction(action)
+        # Enter claims only from the queue (the action's shortcut context is the queue widget).
+        self.queue_view.addAction(self.actions[ActionId.CLAIM])
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.user_label = QLabel(f"Signed in: {self.actor.display_name} ({self.actor.role.value})")
+        self.user_label.setObjectName("statusUser")
+        self.user_label.setAccessibleName("Signed-in user")
+        self.db_label = QLabel(f"Database: {self.database.description}")
+        self.db_label.setObjectName("statusDatabase")
+        self.db_label.setAccessibleName("Database in use")
+        self.live_label = QLabel("● Live")
+        self.live_label.setObjectName("statusLive")
+        self.live_label.setAccessibleName("Live updates")
+        self.live_label.setToolTip("Changes from every console on this database appear within a second")
+        for label in (self.user_label, self.db_label, self.live_label):
+            status.addPermanentWidget(label)
+
+    def _connect_actions(self) -> None:
+        a = self.actions
+        a[ActionId.QUIT].triggered.connect(self.close)
+        # triggered(bool) must not reach claim() as a case id
+        a[ActionId.CLAIM].triggered.connect(lambda: self.queue.claim())  # noqa: PLW0108
+        a[ActionId.RELEASE].triggered.connect(self.queue.release)
+        a[ActionId.REASSIGN].triggered.connect(lambda: self.queue.reassign(self))
+        a[ActionId.HOLD].triggered.connect(lambda: self.queue.hold(self))
+        a[ActionId.RESUME].triggered.connect(self.queue.resume)
+        a[ActionId.COPY_CASE_ID].triggered.connect(self._copy_case_id)
+        a[ActionId.FOCUS_QUEUE].triggered.connect(self.queue_view.focus_table)
+        a[ActionId.FOCUS_SEARCH].triggered.connect(self.queue_view.focus_search)
+        a[ActionId.REFRESH].triggered.connect(self.queue.load)
+        a[ActionId.SLA_POLICY].triggered.connect(lambda: self.queue.edit_policy(self))
+        a[ActionId.ALERT_SOUND].setChecked(self.settings.alert_sound)
+        a[ActionId.ALERT_SOUND].toggled.connect(self._set_alert_sound)
+        a[ActionId.SHORTCUTS].triggered.connect(self._show_shortcuts)
+        a[ActionId.ABOUT].triggered.connect(self._about)
+        a[ActionId.IMPORT].triggered.connect(self._import)
+
+    # -- behaviour -----------------------------------------------------------------------------------------------
+    def _sla_alert(self, escalation_id: int, state: str, text: str) -> None:
+        """Pre-breach and breach alerts: status bar and tray, optional beep; never a modal dialog."""
+        self.statusBar().showMessage(text, 15_000)
+        if self.settings.tray_notifications and QSystemTrayIcon.isSystemTrayAvailable():
+            tray = self._tray()
+            tray.showMessage("SLA alert", text, QSystemTrayIcon.MessageIcon.Warning, 8_000)
+        if state == "breached" and self.settings.alert_sound:
+            QApplication.beep()
+
+    def _tray(self) -> QSystemTrayIcon:
+        tray = getattr(self, "_tray_icon", None)
+        if tray is None:
+            tray = QSystemTrayIcon(self.windowIcon(), self)
+            tray.setToolTip("Supervisor Console")
+            tray.show()
+            self._tray_icon = tray
+        return tray
+
+    def _connection_lost(self, text: str) -> None:
+        self.live_label.setText("⚠ Offline — reconnecting")
+        self.live_label.setToolTip(text)
+        self.messages.show_message(f"{text}. Reconnecting; what you see may be out of date.", "error", timeout_ms=0)
+
+    def _connection_restored(self) -> None:
+        self.live_label.setText("● Live")
+        self.live_label.setToolTip("Changes from every console on this database appear within a second")
+        self.messages.show_message("Connection to the database restored; the queue is up to date.", "success")
+
+    def _simulate_arrival(self) -> None:
+        simulator = self._simulator
+        if simulator is None:
+            return
+
+        def arrived(_case_id: int) -> None:
+            self.feed.poke()
+            self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
+
+        def failed(error: BaseException) -> None:
+            self.statusBar().showMessage(f"Demo simulator: {error}", 5_000)
+            self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
+
+        self.runner.write(simulator.arrive, arrived, failed)
+
+    def _copy_case_id(self) -> None:
+        case_id = self.queue_view.selected_id()
+        if case_id is not None:
+            QGuiApplication.clipboard().setText(str(case_id))
+            self.statusBar().showMessage(f"Copied case number {case_id}.", 3_000)
+
+    def _set_alert_sound(self, on: bool) -> None:
+        self.settings.alert_sound = on
+
+    def _show_shortcuts(self) -> None:
+        ShortcutsDialog(self.actions.shortcut_table(), self).exec()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Supervisor Console",
+            f"Supervisor Console\nSigned in as {self.actor.display_name} ({self.actor.role.value})\n"
+            f"Database: {self.database.description}",
+        )
+
+    def _import(self) -> None:
+        from widgets.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self.database, self.actor, self)
+        dialog.exec()
+        self.feed.poke()
+
+    def _unexpected_error(self, error: BaseException) -> None:
+        QMessageBox.critical(self, "Supervisor Console", f"Something went wrong: {error}")
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the layout, stop the feed and the workers, close the database."""
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self._arrivals.stop()
+        self.feed.stop()
+        self.runner.shutdown()
+        if self._owns_database:
+            self.database.dispose()
+        super().closeEvent(event)
