@@ -147,3 +147,26 @@ def test_lost_postgres_connection_is_reported_then_recovers_with_a_full_refresh(
             database.dispose()
     finally:
         server.stop()
+
+
+def test_pruning_keeps_recent_changes_and_the_newest_row(database: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from console.changes import prune_changes
+    from db.models import Change
+    from db.types import utcnow
+
+    old = utcnow() - timedelta(days=3)
+    with database.transaction() as session:
+        session.add_all([Change(entity="escalation", entity_id=i, at=old) for i in range(1, 6)])
+    recent = IntakeService(database).escalate(None, _new())
+    assert prune_changes(database) == 5
+    with database.read() as session:
+        left = session.execute(select(Change.entity, Change.entity_id)).all()
+    assert left == [("escalation", recent)]
+    # When every row is old, the newest stays so the next id never repeats one a feed has seen.
+    with database.transaction() as session:
+        session.execute(Change.__table__.update().values(at=old))
+    assert prune_changes(database) == 0

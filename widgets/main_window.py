@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.actor import Actor
+from console.changes import prune_changes
 from console.feed import ChangeFeed
 from console.queue import QueueService
 from console.sla import SlaPolicy
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self._arrivals.timeout.connect(self._simulate_arrival)
 
         self._restore_layout()
+        # Housekeeping of the feed's buffer; a failure here is harmless and the feed reports a dead connection.
+        self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self.queue.load()
         self.feed.start()
         if simulator is not None:

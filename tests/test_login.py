@@ -1,0 +1,115 @@
+"""Sign-in, first run and start-up errors, driven through the real dialogs with qtbot."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from console.accounts import AccountService
+from console.domain import Role
+from db.engine import Database
+from tests.conftest import PASSWORD, make_actor
+from widgets.first_run_dialog import FirstRunDialog
+from widgets.login_dialog import LoginDialog
+
+
+def test_sign_in_with_the_keyboard(qtbot: QtBot, database: Database) -> None:
+    make_actor(database, "sam")
+    dialog = LoginDialog(AccountService(database), username="sam", database=database.description)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.focusWidget() is dialog.password  # the username was given, so the password has focus
+    qtbot.keyClicks(dialog.password, PASSWORD)
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert dialog.actor is not None
+    assert dialog.actor.username == "sam"
+    assert dialog.actor.role is Role.SUPERVISOR
+
+
+def test_wrong_password_is_refused_and_repeated_failures_lock_the_dialog(qtbot: QtBot, database: Database) -> None:
+    make_actor(database, "sam")
+    dialog = LoginDialog(AccountService(database), username="sam")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    for attempt in range(3):
+        dialog.password.setText(f"wrong-{attempt}")
+        qtbot.mouseClick(dialog.sign_in, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Wrong username or password" in dialog.message.text(), timeout=5000)
+        if attempt < 2:
+            qtbot.waitUntil(dialog.sign_in.isEnabled, timeout=5000)
+            dialog.message.clear()
+    # The third failure starts a wait: the button stays disabled and the message says so with a marker.
+    assert dialog.message.text().startswith("⚠")
+    assert not dialog.sign_in.isEnabled()
+    assert dialog.result() == 0
+    assert dialog.actor is None
+
+
+def test_every_control_is_named_for_screen_readers(qtbot: QtBot, database: Database) -> None:
+    for dialog in (LoginDialog(AccountService(database)), FirstRunDialog(AccountService(database))):
+        qtbot.addWidget(dialog)
+        controls = dialog.findChildren(QLineEdit) + dialog.findChildren(QAbstractButton)
+        assert controls
+        for control in controls:
+            assert control.accessibleName(), f"{control!r} has no accessible name"
+            assert control.toolTip(), f"{control.accessibleName()} has no tooltip"
+
+
+def test_first_run_creates_the_first_manager(qtbot: QtBot, database: Database) -> None:
+    accounts = AccountService(database)
+    assert not accounts.has_users()
+    dialog = FirstRunDialog(accounts, database=database.description)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.username, "mia")
+    qtbot.keyClicks(dialog.display_name, "Mia Manager")
+    qtbot.keyClicks(dialog.password, PASSWORD)
+    qtbot.keyClicks(dialog.repeat, PASSWORD + "x")
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert "do not match" in dialog.message.text()
+    assert not accounts.has_users()
+    dialog.repeat.setText(PASSWORD)
+    with qtbot.waitSignal(dialog.accepted, timeout=5000):
+        qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    assert dialog.actor is not None
+    assert dialog.actor.role is Role.MANAGER
+    assert accounts.authenticate("mia", PASSWORD).display_name == "Mia Manager"
+
+
+def _close_message_boxes(seen: list[str]) -> None:
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox) and widget.isVisible():
+            seen.append(widget.text())
+            widget.accept()
+
+
+def test_a_corrupt_database_is_a_dialog_and_one_line_not_a_traceback(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from widgets.app import run_gui
+
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(b"this is not a database" * 200)
+    before = corrupt.read_bytes()
+    seen: list[str] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: _close_message_boxes(seen))
+    timer.start(50)
+    args = argparse.Namespace(db=f"sqlite:///{corrupt}", demo=False, seed=None, login=False, user=None)
+    code = run_gui(args)
+    timer.stop()
+    assert code == 1
+    assert seen
+    assert "not a Supervisor Console database" in seen[0]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("error: ")
+    assert "Traceback" not in err[0]
+    assert corrupt.read_bytes() == before
