@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from console import audit
@@ -21,6 +21,7 @@ from db.types import utcnow
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
+MAX_DISPLAY_NAME = 128  # users.display_name is String(128); PostgreSQL refuses longer, SQLite would keep it
 # Failures allowed before each further attempt must wait; the wait doubles per failure, up to the cap.
 FREE_FAILURES = 3
 MAX_LOCKOUT = timedelta(minutes=5)
@@ -84,9 +85,13 @@ class AccountService:
     def create_first_manager(self, username: str, display_name: str, password: str) -> Actor:
         """Create the first account, a manager, on an empty database. Refused once any account exists."""
         with self.db.transaction() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Two first starts at once must not both become the first manager (SQLite's BEGIN
+                # IMMEDIATE already serialises writers).
+                session.execute(text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
             if session.scalar(select(func.count()).select_from(User)):
                 raise ValidationError("An account already exists; sign in and add others as a manager.")
-            user = _create(session, None, username, display_name, password, Role.MANAGER)
+            user = create_account(session, None, username, display_name, password, Role.MANAGER)
             return _actor(user)
 
     def create_user(self, actor: Actor | None, username: str, display_name: str, password: str, role: Role) -> UserInfo:
@@ -94,13 +99,17 @@ class AccountService:
         if actor is not None:
             actor.require(Role.MANAGER, "add accounts")
         with self.db.transaction() as session:
-            return _info(_create(session, actor, username, display_name, password, role))
+            return _info(create_account(session, actor, username, display_name, password, role))
 
     def authenticate(self, username: str, password: str, *, now: datetime | None = None) -> Actor:
         """Check a password. Repeated failures make the next attempt wait longer (kept in the database)."""
         now = now or utcnow()
         with self.db.transaction() as session:
-            user = session.scalar(select(User).where(User.username == username.strip().lower()))
+            # FOR UPDATE: parallel attempts on one account queue up behind each other on PostgreSQL, so each sees
+            # the previous failure count (otherwise they all read the same count and the throttle is bypassed).
+            # SQLite's BEGIN IMMEDIATE already serializes writers.
+            query = select(User).where(User.username == username.strip().lower()).with_for_update()
+            user = session.scalar(query)
             if user is None or not user.active:
                 _verify(_DUMMY_HASH, password)
                 raise AuthenticationFailed("Wrong username or password.")
@@ -161,13 +170,19 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _create(session: Session, actor: Actor | None, username: str, display_name: str, password: str, role: Role) -> User:
+def create_account(
+    session: Session, actor: Actor | None, username: str, display_name: str, password: str, role: Role
+) -> User:
+    """Create an account in the caller's transaction: validated, argon2-hashed, audited."""
     name = validate_new_account(username, password)
+    shown = display_name.strip() or name
+    if len(shown) > MAX_DISPLAY_NAME:
+        raise ValidationError(f"A display name is at most {MAX_DISPLAY_NAME} characters.", field="display_name")
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise ValidationError(f"The username {name!r} is taken.", field="username")
     user = User(
         username=name,
-        display_name=display_name.strip() or name,
+        display_name=shown,
         role=role.value,
         password_hash=_hasher.hash(password),
         created_at=utcnow(),

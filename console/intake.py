@@ -50,6 +50,17 @@ def validate(new: NewEscalation) -> None:
         raise ValidationError(
             f"The summary is over {MAX_SUMMARY} characters; put the rest in details.", field="summary"
         )
+    # The columns' lengths: PostgreSQL refuses longer values with a driver error (SQLite would keep them), so
+    # say which field is too long instead.
+    for text, limit, field, what in (
+        (new.customer_name.strip(), 200, "customer", "The customer's name"),
+        (new.customer_ref or "", 64, "customer_ref", "The customer reference"),
+        (new.associate_name.strip(), 128, "by", "The associate's name"),
+        (new.external_ref or "", 64, "ref", "The escalation reference"),
+        (new.product or "", 200, "product", "The product"),
+    ):
+        if len(text) > limit:
+            raise ValidationError(f"{what} is over {limit} characters.", field=field)
     if new.escalated_at is not None and new.escalated_at.tzinfo is None:
         raise ValidationError("The escalation time needs a time zone.", field="escalated_at")
 

@@ -269,6 +269,10 @@ class QueueService:
             current = self._current(session, escalation_id)
             self._require_holder(actor, current, "release")
             status = Status.REOPENED if self._reopened(session, current.id) else Status.OPEN
+            # An unclaimed case has nobody to wait for the customer: a hold ends with the claim.
+            unhold = {}
+            if current.on_hold:
+                unhold = self._unhold_values(current, self._end_hold(session, actor, current, now))
             self._conditional(
                 session,
                 current,
@@ -276,6 +280,7 @@ class QueueService:
                 claimed_by_id=None,
                 claimed_at=None,
                 updated_at=now,
+                **unhold,
             )
             audit.record(
                 session,
@@ -295,6 +300,9 @@ class QueueService:
         now = utcnow()
         with self.db.transaction() as session:
             current = self._current(session, escalation_id)
+            if not current.status.in_queue:
+                # An unclaimed resolved or closed case (an imported one) must not come back as claimed this way.
+                raise Conflict(f"#{escalation_id} is {current.status.value}; there is nothing to reassign.")
             if current.claimed_by_id is not None:
                 self._require_holder(actor, current, "reassign")
             target = session.get(User, to_user_id)
@@ -371,21 +379,8 @@ class QueueService:
             self._require_holder(actor, current, "take off hold")
             if current.held_since is None:
                 raise ValidationError(f"#{escalation_id} is not on hold.")
-            paused = int((now - current.held_since).total_seconds())
-            self._conditional(
-                session,
-                current,
-                held_since=None,
-                hold_reason=None,
-                held_seconds=current.held_seconds + max(paused, 0),
-                updated_at=now,
-            )
-            period = session.scalar(
-                select(HoldPeriod).where(HoldPeriod.escalation_id == escalation_id, HoldPeriod.ended_at.is_(None))
-            )
-            if period is not None:
-                period.ended_at = now
-                period.ended_by_id = actor.user_id
+            paused = self._end_hold(session, actor, current, now)
+            self._conditional(session, current, **self._unhold_values(current, paused), updated_at=now)
             audit.record(
                 session,
                 actor,
@@ -401,11 +396,14 @@ class QueueService:
     def set_policy(self, actor: Actor, targets: dict[Severity, SlaTargets], warn_ratio: float) -> SlaPolicy:
         """Change the SLA targets and the pre-breach threshold (managers only)."""
         actor.require(Role.MANAGER, "change SLA targets")
-        if not 0.5 <= warn_ratio < 1.0:
+        if not 0.5 <= warn_ratio <= 0.99:
             raise ValidationError("The pre-breach alert fires at 50-99 % of a target.", field="warn_ratio")
         for severity, target in targets.items():
             if target.claim <= timedelta(0) or target.resolve <= timedelta(0):
                 raise ValidationError(f"{severity.label} targets must be positive.", field=severity.value)
+            # Targets are stored in whole minutes: refuse what would be cut short (or to 0, which the table refuses).
+            if target.claim % timedelta(minutes=1) or target.resolve % timedelta(minutes=1):
+                raise ValidationError(f"{severity.label} targets are whole minutes.", field=severity.value)
             if target.resolve < target.claim:
                 raise ValidationError(
                     f"{severity.label}: resolving cannot be due before claiming.", field=severity.value
@@ -447,6 +445,22 @@ class QueueService:
         if row is None:
             raise NotFound(f"There is no escalation #{escalation_id}.")
         return _to_item(row)
+
+    @staticmethod
+    def _end_hold(session: Session, actor: Actor, item: QueueItem, now: datetime) -> int:
+        """Close the open hold period; return how many seconds the clocks were paused."""
+        assert item.held_since is not None
+        period = session.scalar(
+            select(HoldPeriod).where(HoldPeriod.escalation_id == item.id, HoldPeriod.ended_at.is_(None))
+        )
+        if period is not None:
+            period.ended_at = now
+            period.ended_by_id = actor.user_id
+        return max(int((now - item.held_since).total_seconds()), 0)
+
+    @staticmethod
+    def _unhold_values(item: QueueItem, paused: int) -> dict[str, object]:
+        return {"held_since": None, "hold_reason": None, "held_seconds": item.held_seconds + paused}
 
     @staticmethod
     def _reopened(session: Session, escalation_id: int) -> bool:

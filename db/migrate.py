@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from alembic import command
@@ -72,6 +73,6 @@ def _backup_sqlite(database: Database, revision: str) -> None:
     if path is None or not path.exists():
         return
     target = path.with_name(f"{path.name}.before-{revision}.bak")
-    with sqlite3.connect(path) as src, sqlite3.connect(target) as dst:
+    with closing(sqlite3.connect(path)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
     target.chmod(0o600)

@@ -152,7 +152,7 @@ def test_lost_postgres_connection_is_reported_then_recovers_with_a_full_refresh(
 def test_pruning_keeps_recent_changes_and_the_newest_row(database: Database) -> None:
     from datetime import timedelta
 
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from console.changes import prune_changes
     from db.models import Change
@@ -168,5 +168,5 @@ def test_pruning_keeps_recent_changes_and_the_newest_row(database: Database) -> 
     assert left == [("escalation", recent)]
     # When every row is old, the newest stays so the next id never repeats one a feed has seen.
     with database.transaction() as session:
-        session.execute(Change.__table__.update().values(at=old))
+        session.execute(update(Change).values(at=old))
     assert prune_changes(database) == 0

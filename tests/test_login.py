@@ -22,8 +22,8 @@ def test_sign_in_with_the_keyboard(qtbot: QtBot, database: Database) -> None:
     make_actor(database, "sam")
     dialog = LoginDialog(AccountService(database), username="sam", database=database.description)
     qtbot.addWidget(dialog)
-    dialog.show()
-    qtbot.waitExposed(dialog)
+    with qtbot.waitExposed(dialog):
+        dialog.show()
     assert dialog.focusWidget() is dialog.password  # the username was given, so the password has focus
     qtbot.keyClicks(dialog.password, PASSWORD)
     with qtbot.waitSignal(dialog.accepted, timeout=5000):

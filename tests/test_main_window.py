@@ -39,8 +39,8 @@ def open_window(qtbot: QtBot, database: Database) -> Iterator[Callable[[str], Ma
         window = build_main_window(database.url.render_as_string(hide_password=False), username)
         assert isinstance(window, MainWindow)
         windows.append(window)
-        window.show()
-        qtbot.waitExposed(window)
+        with qtbot.waitExposed(window):
+            window.show()
         qtbot.waitUntil(lambda: window.queue.has_loaded, timeout=5000)
         return window
 
@@ -139,7 +139,7 @@ def test_a_lost_claim_race_names_the_holder_and_updates_the_row(
     window.feed.stop()  # so the window cannot have heard of Tom's claim before its own attempt
     QueueService(database).claim(tom, case_id)
     _select(window, case_id)
-    window.actions[ActionId.CLAIM].trigger()
+    window.registry[ActionId.CLAIM].trigger()
     qtbot.waitUntil(lambda: "Tom has already claimed" in window.messages.text(), timeout=3000)
     model = window.queue_view.model()
     qtbot.waitUntil(lambda: model.item(model.row_of(case_id)).claimed_by_name == "Tom", timeout=3000)
@@ -171,12 +171,12 @@ def test_hold_pauses_and_resume_restarts_the_clocks(
     window = open_window("sam")
     _select(window, case_id)
     timer = _answer_dialog(lambda d: d.reason.setCurrentText("Waiting on the courier"))  # type: ignore[attr-defined]
-    window.actions[ActionId.HOLD].trigger()
+    window.registry[ActionId.HOLD].trigger()
     timer.stop()
     qtbot.waitUntil(lambda: CaseFileService(database).show(case_id)["on_hold"], timeout=3000)
     assert CaseFileService(database).show(case_id)["hold_reason"] == "Waiting on the courier"
     qtbot.waitUntil(lambda: "clocks are paused" in window.messages.text(), timeout=3000)
-    window.actions[ActionId.RESUME].trigger()
+    window.registry[ActionId.RESUME].trigger()
     qtbot.waitUntil(lambda: not CaseFileService(database).show(case_id)["on_hold"], timeout=3000)
 
 
@@ -196,7 +196,7 @@ def test_reassign_hands_the_case_over_with_a_note(
         dialog.note.setPlainText("Customer prefers email; refund promised by Friday")  # type: ignore[attr-defined]
 
     timer = _answer_dialog(fill)
-    window.actions[ActionId.REASSIGN].trigger()
+    window.registry[ActionId.REASSIGN].trigger()
     qtbot.waitUntil(lambda: CaseFileService(database).show(case_id)["claimed_by"] == "tom", timeout=5000)
     timer.stop()
 
@@ -208,7 +208,7 @@ def test_only_managers_see_the_sla_targets_action(open_window: Callable[[str], M
     manager_window = open_window("mia")
 
     def in_menus(window: MainWindow) -> bool:
-        sla = window.actions[ActionId.SLA_POLICY]
+        sla = window.registry[ActionId.SLA_POLICY]
         return any(sla in menu.actions() for menu in window.menuBar().findChildren(QMenu))
 
     assert not in_menus(supervisor_window)
@@ -247,7 +247,7 @@ def test_every_action_names_its_shortcut_and_every_control_is_named(
 ) -> None:
     make_actor(database, "mia", Role.MANAGER)
     window = open_window("mia")
-    for action_id, action in window.actions.items():
+    for action_id, action in window.registry.items():
         assert action.text(), action_id
         keys = action.shortcut().toString()
         if keys:
@@ -257,7 +257,8 @@ def test_every_action_names_its_shortcut_and_every_control_is_named(
             continue
         if widget.metaObject().className() in {"QWidget", "QScrollBar", "QHeaderView", "QMenuBar", "QToolButton"}:
             continue
-        if widget.parent() is not None and widget.parent().metaObject().className() in {"QComboBox", "QTableView"}:
+        parent = widget.parent()
+        if parent is not None and parent.metaObject().className() in {"QComboBox", "QTableView"}:
             continue
         assert widget.accessibleName(), f"{widget.metaObject().className()} {widget.objectName()!r} has no name"
 

@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 
-from console.simulator import ArrivalSimulator
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, QStyleFactory
 
@@ -14,6 +13,7 @@ from console.accounts import AccountService
 from console.actor import Actor
 from console.cli import open_database
 from console.errors import ConsoleError
+from console.simulator import ArrivalSimulator
 from db.engine import Database
 from db.migrate import upgrade_database
 from widgets.settings import APPLICATION, ORGANIZATION, Settings
@@ -64,6 +64,10 @@ def dark_palette() -> QPalette:
     }
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(disabled, role, QColor("#7a7a7a"))
+    palette.setColor(disabled, QPalette.ColorRole.Button, QColor("#25282c"))
     return palette
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from console.simulator import ArrivalSimulator
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
@@ -19,6 +18,7 @@ from console.actor import Actor
 from console.changes import prune_changes
 from console.feed import ChangeFeed
 from console.queue import QueueService
+from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
 from db.engine import Database
 from widgets.actions import SPECS, ActionId, ActionRegistry
@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
         self._owns_database = owns_database
         self.runner = TaskRunner(self._unexpected_error, self)
         self.feed = ChangeFeed(database, parent=self)
-        self.actions = ActionRegistry(self)
+        self.registry = ActionRegistry(self)
 
         # Central area: messages above the queue.
         self.messages = MessageBar()
@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus: dict[str, object] = {}
-        for action_id, action in self.actions.items():
+        for action_id, action in self.registry.items():
             spec = SPECS[action_id]
             if spec.manager_only and not self.actor.is_manager:
                 continue
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
             menu.addAction(action)  # type: ignore[attr-defined]
             self.addAction(action)
         # Enter claims only from the queue (the action's shortcut context is the queue widget).
-        self.queue_view.addAction(self.actions[ActionId.CLAIM])
+        self.queue_view.addAction(self.registry[ActionId.CLAIM])
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(label)
 
     def _connect_actions(self) -> None:
-        a = self.actions
+        a = self.registry
         a[ActionId.QUIT].triggered.connect(self.close)
         # triggered(bool) must not reach claim() as a case id
         a[ActionId.CLAIM].triggered.connect(lambda: self.queue.claim())  # noqa: PLW0108
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         self.settings.alert_sound = on
 
     def _show_shortcuts(self) -> None:
-        ShortcutsDialog(self.actions.shortcut_table(), self).exec()
+        ShortcutsDialog(self.registry.shortcut_table(), self).exec()
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 from console.actor import Actor
 from console.errors import Conflict, ConsoleError, DatabaseUnavailable, NotFound, PermissionDenied
 from console.feed import ChangeBatch, ChangeFeed
-from console.queue import QueueItem, QueueService
+from console.queue import QueueItem, QueueService, SupervisorInfo
 from console.sla import SlaPolicy
 from widgets.dialogs import HoldDialog, ReassignDialog, SlaPolicyDialog
 from widgets.queue_view import QueueView
@@ -115,8 +115,8 @@ class QueueController(QObject):
         item = self.view.model().item_by_id(case_id)
         holder = item.claimed_by_id if item else None
 
-        def ask(supervisors: list[object]) -> None:
-            dialog = ReassignDialog(case_id, supervisors, holder, parent)  # type: ignore[arg-type]
+        def ask(supervisors: list[SupervisorInfo]) -> None:
+            dialog = ReassignDialog(case_id, supervisors, holder, parent)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return
             chosen = dialog.chosen()

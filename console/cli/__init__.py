@@ -73,12 +73,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def open_database(args: argparse.Namespace) -> Database:
     """Open and upgrade the database the arguments name; seed the demo floor if it is new."""
     database = Database(resolve_database_url(args.db, demo=args.demo))
-    database.check_connection()
-    upgrade_database(database)
-    if args.demo:
-        from db.seed import ensure_demo_floor
+    try:
+        database.check_connection()
+        upgrade_database(database)
+        if args.demo:
+            from db.seed import ensure_demo_floor
 
-        ensure_demo_floor(database, seed=args.seed)
+            ensure_demo_floor(database, seed=args.seed)
+    except BaseException:
+        database.dispose()  # close the file now: no stray -wal/-shm beside a database we refused
+        raise
     return database
 
 
