@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,11 +33,16 @@ def case_record(session: Session, escalation_id: int, now: datetime | None = Non
     policy = load_policy(session)
     targets = policy.for_severity(Severity(esc.severity))
     status = Status(esc.status)
+    paused = timedelta(seconds=esc.held_seconds)
+    claim_due = esc.queued_at + targets.claim + paused
+    resolve_due = esc.queued_at + targets.resolve + paused
+    claimed = esc.claimed_at or esc.first_claimed_at
     sla: dict[str, Any] = {
-        "claim_due": _iso(esc.queued_at + targets.claim),
-        "resolve_due": _iso(esc.queued_at + targets.resolve),
+        "claim_due": _iso(claim_due),
+        "resolve_due": _iso(resolve_due),
         "paused": esc.held_since is not None,
-        "breached": False,
+        # A case that left the queue breached if it was claimed or resolved after its target.
+        "breached": bool((claimed and claimed > claim_due) or (esc.resolved_at and esc.resolved_at > resolve_due)),
     }
     if status.in_queue:
         inputs = ClockInputs(Severity(esc.severity), esc.queued_at, esc.claimed_at, esc.held_since, esc.held_seconds)

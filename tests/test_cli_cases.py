@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from console import cli
 from console.actor import Actor
+from console.casefile import CaseFileService
 from console.domain import Category, Channel, LabelledEnum, Severity
 from console.intake import IntakeService, NewEscalation
 from console.queue import QueueService
@@ -283,3 +284,35 @@ def test_case_claim_claims_for_the_named_user(database: Database, capsys: pytest
     captured = capsys.readouterr()
     assert code == 1
     assert "No active account named 'ghost'" in _one_error_line(captured.err)
+
+
+def test_case_show_says_whether_a_finished_case_missed_its_targets(database: Database) -> None:
+    """A resolved case reports breached when it was claimed or resolved after its (pause-adjusted) target."""
+    new = NewEscalation("Ann Lee", Channel.PHONE, Category.BILLING_ERROR, Severity.CRITICAL, "Bo", "Charged twice")
+    late, on_time, paused = (IntakeService(database).escalate(None, new) for _ in range(3))
+    with database.transaction() as session:
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        common = {"status": "resolved", "queued_at": at, "escalated_at": at}
+        # Critical: claim within 5 min, resolve within 4 h.
+        session.execute(
+            update(Escalation)
+            .where(Escalation.id == late)
+            .values(**common, claimed_at=at + timedelta(minutes=6), resolved_at=at + timedelta(hours=1))
+        )
+        session.execute(
+            update(Escalation)
+            .where(Escalation.id == on_time)
+            .values(**common, claimed_at=at + timedelta(minutes=4), resolved_at=at + timedelta(hours=3))
+        )
+        session.execute(
+            update(Escalation)
+            .where(Escalation.id == paused)
+            .values(
+                **common, claimed_at=at + timedelta(minutes=4), resolved_at=at + timedelta(hours=5), held_seconds=7200
+            )
+        )
+    cases = CaseFileService(database)
+    assert cases.show(late)["sla"]["breached"] is True
+    assert cases.show(on_time)["sla"]["breached"] is False
+    assert cases.show(paused)["sla"]["breached"] is False  # 5 h elapsed, 2 h of it on hold
+    assert cases.show(paused)["sla"]["resolve_due"] == "2026-01-05T15:00:00+00:00"
