@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.domain import Severity, Status
@@ -12,8 +13,10 @@ from console.errors import NotFound
 from console.queue import load_policy
 from console.sla import ClockInputs, clock
 from db.engine import Database
-from db.models import Associate, Customer, Escalation, User
+from db.models import Associate, Customer, Escalation, FollowUp, HoldPeriod, Story, User, WorkflowStep
 from db.types import utcnow
+
+STEP_ORDER = ("listen", "gather", "apologize", "propose", "follow_up")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,6 +53,13 @@ def case_record(session: Session, escalation_id: int, now: datetime | None = Non
         sla[f"{current.target}_due"] = _iso(current.due_at)
         sla["breached"] = current.breached
         sla["state"] = current.state.value
+    steps = {row.step: row for row in session.scalars(select(WorkflowStep).where(WorkflowStep.escalation_id == esc.id))}
+    follow_ups = list(session.scalars(select(FollowUp).where(FollowUp.escalation_id == esc.id).order_by(FollowUp.id)))
+    done = [f for f in follow_ups if f.status == "done"]
+    last_done = done[-1] if done else None
+    proposal = steps["propose"].fields if "propose" in steps else None
+    holds = session.scalars(select(HoldPeriod).where(HoldPeriod.escalation_id == esc.id).order_by(HoldPeriod.id))
+    stories = session.scalars(select(Story).where(Story.escalation_id == esc.id).order_by(Story.id))
     return {
         "id": esc.id,
         "ref": esc.external_ref,
@@ -78,9 +88,45 @@ def case_record(session: Session, escalation_id: int, now: datetime | None = Non
         "on_hold": esc.held_since is not None,
         "hold_reason": esc.hold_reason,
         "reopen_count": esc.reopen_count,
-        "outcome": esc.outcome,
+        "outcome": {
+            "text": esc.outcome,
+            "csat": last_done.csat if last_done else None,
+            "nps": last_done.nps if last_done else None,
+            "solved": last_done.solved if last_done else None,
+        },
         "version": esc.version,
         "sla": sla,
+        "workflow_step": esc.workflow_step,
+        "steps": [
+            {
+                "name": name,
+                "started_at": _iso(steps[name].started_at),
+                "completed_at": _iso(steps[name].completed_at),
+                "fields": steps[name].fields,
+            }
+            for name in STEP_ORDER
+            if name in steps
+        ],
+        "proposal": proposal,
+        "follow_ups": [
+            {
+                "id": f.id,
+                "status": f.status,
+                "due_at": _iso(f.due_at),
+                "channel": f.channel,
+                "reason": f.reason,
+                "done_at": _iso(f.done_at),
+                "csat": f.csat,
+                "nps": f.nps,
+                "comment": f.comment,
+                "solved": f.solved,
+            }
+            for f in follow_ups
+        ],
+        "hold_periods": [
+            {"started_at": _iso(h.started_at), "ended_at": _iso(h.ended_at), "reason": h.reason} for h in holds
+        ],
+        "stories": [{"kind": st.kind, "text": st.text, "at": _iso(st.created_at)} for st in stories],
     }
 
 

@@ -419,3 +419,47 @@ def test_timestamps_refuse_naive_values_and_come_back_aware_utc(database: Databa
     assert "naive" in str(caught.value.orig)
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == 1
+
+
+def test_an_older_database_with_data_is_upgraded_keeping_every_row(empty_database: Database) -> None:
+    """A database left at the first schema revision, holding work, is upgraded on start; nothing is lost."""
+    cfg = alembic_config()
+    with empty_database.transaction() as session:
+        cfg.attributes["connection"] = session.connection()
+        command.upgrade(cfg, "0001")
+    assert current_revision(empty_database) == "0001"
+    # Data written at 0001 (raw SQL: today's models have columns that 0001 lacks).
+    with empty_database.transaction() as session:
+        session.execute(
+            text(
+                "INSERT INTO customers (name, tier, lifetime_value, churn_risk, contact_consent, "
+                "created_at) VALUES ('Ann Lee', 'gold', 1234.56, 0.2, :t, :now)"
+            ),
+            {"t": True, "now": datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+        session.execute(
+            text(
+                "INSERT INTO escalations (customer_id, channel, category, severity, summary, details, "
+                "status, source, created_at, escalated_at, queued_at, held_seconds, reopen_count, "
+                "version, updated_at) SELECT id, 'phone', 'billing_error', 'high', 'Charged twice', '', "
+                "'open', 'console', :now, :now, :now, 0, 0, 1, :now FROM customers"
+            ),
+            {"now": datetime(2026, 1, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+    assert upgrade_database(empty_database) is True
+    assert current_revision(empty_database) == head_revision()
+    with empty_database.read() as session:
+        customer = session.scalars(select(Customer)).one()
+        escalation = session.scalars(select(Escalation)).one()
+    assert (customer.name, customer.tier, customer.lifetime_value) == ("Ann Lee", "gold", Decimal("1234.56"))
+    assert (escalation.summary, escalation.workflow_step) == ("Charged twice", None)
+    path = empty_database.sqlite_path
+    if path is not None:  # SQLite: the file as it was is kept beside it, owner-only
+        backup = path.with_name(f"{path.name}.before-0001.bak")
+        assert backup.exists()
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        old = Database(f"sqlite:///{backup}")
+        try:
+            assert current_revision(old) == "0001"
+        finally:
+            old.dispose()
