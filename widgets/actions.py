@@ -24,6 +24,7 @@ class ActionId(Enum):
     RESUME = auto()
     COPY_CASE_ID = auto()
     FOCUS_QUEUE = auto()
+    FOCUS_FOLLOWUPS = auto()
     FOCUS_SEARCH = auto()
     REFRESH = auto()
     SLA_POLICY = auto()
@@ -59,6 +60,7 @@ SPECS: dict[ActionId, ActionSpec] = {
     ActionId.RESUME: ActionSpec("Take off h&old", "&Case", "Ctrl+Shift+O", "Restart the SLA clocks"),
     ActionId.COPY_CASE_ID: ActionSpec("&Copy case number", "&Case", "Ctrl+Shift+C", "Copy the selected case's number"),
     ActionId.FOCUS_QUEUE: ActionSpec("&Queue", "&View", "Ctrl+1", "Move the keyboard focus to the queue"),
+    ActionId.FOCUS_FOLLOWUPS: ActionSpec("&Follow-ups", "&View", "Ctrl+2", "Show the follow-ups promised to customers"),
     ActionId.FOCUS_SEARCH: ActionSpec(
         "&Search the queue", "&View", "Ctrl+F", "Search customers, summaries and case numbers"
     ),

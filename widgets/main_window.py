@@ -10,19 +10,22 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSystemTrayIcon,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from console.actor import Actor
 from console.changes import prune_changes
-from console.feed import ChangeFeed
+from console.feed import ChangeBatch, ChangeFeed
+from console.followups import FollowUpService
 from console.queue import QueueService
 from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
 from db.engine import Database
 from widgets.actions import SPECS, ActionId, ActionRegistry
 from widgets.dialogs import ShortcutsDialog
+from widgets.followups_view import FollowUpsView
 from widgets.message_bar import MessageBar
 from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
@@ -61,13 +64,25 @@ class MainWindow(QMainWindow):
         central.setObjectName("centralArea")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
+        self.followups_view = FollowUpsView(FollowUpService(database), self.runner, self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("centralTabs")
+        self.tabs.setAccessibleName("Queue and follow-ups")
+        self.tabs.addTab(self.queue_view, "&Queue")
+        self.tabs.addTab(self.followups_view, "Follow-ups")
+        self.tabs.setTabToolTip(0, "Open escalations, most urgent first (Ctrl+1)")
+        self.tabs.setTabToolTip(1, "Follow-ups promised to customers (Ctrl+2)")
         layout.addWidget(self.messages)
-        layout.addWidget(self.queue_view, 1)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
         self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
         self.queue.message.connect(self.messages.show_message)
         self.queue_view.alert.connect(self._sla_alert)
+        self.followups_view.model.reminder.connect(self._sla_alert)
+        self.followups_view.model.modelReset.connect(self._update_followups_badge)
+        self.followups_view.model.dataChanged.connect(self._update_followups_badge)
+        self.feed.changed.connect(self._on_changes)
         self.queue_view.activated.connect(self.queue.claim)
 
         self._build_menus()
@@ -85,6 +100,7 @@ class MainWindow(QMainWindow):
         # Housekeeping of the feed's buffer; a failure here is harmless and the feed reports a dead connection.
         self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self.queue.load()
+        self.followups_view.reload()
         self.feed.start()
         if simulator is not None:
             self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
@@ -132,9 +148,11 @@ class MainWindow(QMainWindow):
         a[ActionId.HOLD].triggered.connect(lambda: self.queue.hold(self))
         a[ActionId.RESUME].triggered.connect(self.queue.resume)
         a[ActionId.COPY_CASE_ID].triggered.connect(self._copy_case_id)
-        a[ActionId.FOCUS_QUEUE].triggered.connect(self.queue_view.focus_table)
+        a[ActionId.FOCUS_QUEUE].triggered.connect(self._focus_queue)
+        a[ActionId.FOCUS_FOLLOWUPS].triggered.connect(self._focus_followups)
         a[ActionId.FOCUS_SEARCH].triggered.connect(self.queue_view.focus_search)
         a[ActionId.REFRESH].triggered.connect(self.queue.load)
+        a[ActionId.REFRESH].triggered.connect(self.followups_view.reload)
         a[ActionId.SLA_POLICY].triggered.connect(lambda: self.queue.edit_policy(self))
         a[ActionId.ALERT_SOUND].setChecked(self.settings.alert_sound)
         a[ActionId.ALERT_SOUND].toggled.connect(self._set_alert_sound)
@@ -143,6 +161,21 @@ class MainWindow(QMainWindow):
         a[ActionId.IMPORT].triggered.connect(self._import)
 
     # -- behaviour -----------------------------------------------------------------------------------------------
+    def _on_changes(self, batch: ChangeBatch) -> None:
+        if batch.touches("escalation"):
+            self.followups_view.reload()
+
+    def _update_followups_badge(self) -> None:
+        self.tabs.setTabText(1, self.followups_view.badge())
+
+    def _focus_queue(self) -> None:
+        self.tabs.setCurrentWidget(self.queue_view)
+        self.queue_view.focus_table()
+
+    def _focus_followups(self) -> None:
+        self.tabs.setCurrentWidget(self.followups_view)
+        self.followups_view.table.setFocus()
+
     def _sla_alert(self, escalation_id: int, state: str, text: str) -> None:
         """Pre-breach and breach alerts: status bar and tray, optional beep; never a modal dialog."""
         self.statusBar().showMessage(text, 15_000)
