@@ -78,7 +78,7 @@ def test_reminders_fire_once_when_due_and_once_when_overdue(qtbot: QtBot) -> Non
     assert "Overdue" in model.data(model.index(0, 0))
 
 
-def test_follow_ups_model_is_a_valid_qt_model(qtbot: QtBot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+def test_follow_ups_model_is_a_valid_qt_model(qtbot: QtBot, qtmodeltester) -> None:
     model = FollowUpModel()
     model.set_follow_ups([_row(utcnow() + timedelta(minutes=i), i) for i in range(1, 4)])
     qtmodeltester.check(model)

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.followups_view, "Follow-ups")
         self.tabs.setTabToolTip(0, "Open escalations, most urgent first (Ctrl+1)")
         self.tabs.setTabToolTip(1, "Follow-ups promised to customers (Ctrl+2)")
+        self.tabs.tabBar().setAccessibleName("Views")
         layout.addWidget(self.messages)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
