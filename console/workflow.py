@@ -381,8 +381,10 @@ class WorkflowService:
         with self.db.transaction() as session:
             esc = self._held(session, actor, escalation_id)
             if esc.workflow_step is None:
+                # A reopened case keeps its earlier steps: start again at Listen, with what was captured.
                 esc.workflow_step = Step.LISTEN.value
-                self._start(session, esc.id, Step.LISTEN, now, actor)
+                if self._row(session, esc.id, Step.LISTEN) is None:
+                    self._start(session, esc.id, Step.LISTEN, now, actor)
                 audit.record(session, actor, "workflow.start", "escalation", esc.id)
                 record_change(session, "escalation", esc.id)
             return _state(session, esc)

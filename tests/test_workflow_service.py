@@ -220,6 +220,12 @@ def test_not_solved_reopens_into_the_queue_with_its_history(database: Database) 
     assert [s["name"] for s in record["steps"]] == ["listen", "gather", "apologize", "propose", "follow_up"]
     assert record["proposal"]["remedies"][0] == {"type": "refund", "amount": "49.99", "note": "second debit"}
     assert record["outcome"]["solved"] is False
+    # Whoever claims it next resumes the workflow at Listen with everything captured before.
+    QueueService(database).claim(tom, case_id)
+    again = flow.open(tom, case_id)
+    assert again.current is Step.LISTEN
+    assert again.step(Step.LISTEN).fields["account"] == "Charged twice in May"
+    assert again.step(Step.PROPOSE).done
 
 
 def test_stories_and_the_full_case_record(database: Database) -> None:
