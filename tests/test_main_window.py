@@ -269,8 +269,31 @@ def test_window_geometry_is_restored(
     make_actor(database, "sam")
     first = open_window("sam")
     screen = first.screen().availableGeometry()
-    wanted = (min(760, screen.width() - 40), min(540, screen.height() - 40))  # within the (virtual) screen
-    first.resize(*wanted)
+    least = first.minimumSizeHint()
+    first.resize(min(least.width() + 60, screen.width()), min(least.height() + 300, screen.height() - 40))
+    kept = (first.width(), first.height())  # what Qt allowed on this (small, virtual) screen
+    assert kept[1] != 860  # not the default size, so restoring is really tested
     first.close()
     second = open_window("sam")
-    assert (second.width(), second.height()) == wanted
+    assert (second.width(), second.height()) == kept
+
+
+def test_claiming_opens_the_workflow_and_the_customer_and_a_restart_resumes_it(
+    qtbot: QtBot, open_window: Callable[[str], MainWindow], database: Database
+) -> None:
+    make_actor(database, "sam")
+    case_id = IntakeService(database).escalate(None, _new("Charged twice", customer="Ann Lee"))
+    window = open_window("sam")
+    _select(window, case_id)
+    window.registry[ActionId.CLAIM].trigger()
+    qtbot.waitUntil(lambda: window.workflow_panel.current_case() == case_id, timeout=5000)
+    qtbot.waitUntil(lambda: "Ann Lee" in window.customer_panel.name_label.text(), timeout=5000)
+    assert window.workflow_dock.isVisible()
+    assert window.customer_dock.isVisible()
+    workflow_menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Workflow")
+    complete = window.workflow_panel.complete_action
+    assert complete in workflow_menu.actions()
+    assert "Ctrl+Return" in complete.toolTip()
+    window.close()
+    again = open_window("sam")  # as after a restart
+    qtbot.waitUntil(lambda: again.workflow_panel.current_case() == case_id, timeout=5000)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
+    QFrame,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
+    QScrollArea,
     QSystemTrayIcon,
     QTabWidget,
     QVBoxLayout,
@@ -17,13 +21,16 @@ from PySide6.QtWidgets import (
 
 from console.actor import Actor
 from console.changes import prune_changes
+from console.customers import CustomerService
 from console.feed import ChangeBatch, ChangeFeed
 from console.followups import FollowUpService
 from console.queue import QueueService
 from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
+from console.workflow import WorkflowService
 from db.engine import Database
 from widgets.actions import SPECS, ActionId, ActionRegistry
+from widgets.customer_panel import CustomerPanel
 from widgets.dialogs import ShortcutsDialog
 from widgets.followups_view import FollowUpsView
 from widgets.message_bar import MessageBar
@@ -31,6 +38,7 @@ from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
 from widgets.settings import Settings
 from widgets.tasks import TaskRunner
+from widgets.workflow_panel import WorkflowPanel
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +94,7 @@ class MainWindow(QMainWindow):
         self.feed.changed.connect(self._on_changes)
         self.queue_view.activated.connect(self.queue.claim)
 
+        self._build_case_docks(database, actor)
         self._build_menus()
         self._build_status_bar()
         self._connect_actions()
@@ -102,14 +111,52 @@ class MainWindow(QMainWindow):
         self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self.queue.load()
         self.followups_view.reload()
+        self._resume_case_in_progress()
         self.feed.start()
         if simulator is not None:
             self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
 
     # -- building ------------------------------------------------------------------------------------------------
+    def _build_case_docks(self, database: Database, actor: Actor) -> None:
+        """The workflow and the customer's history, beside the queue; both follow the case in hand."""
+        self.workflow_service = WorkflowService(database)
+        self.customer_service = CustomerService(database)
+        self.workflow_panel = WorkflowPanel(self.workflow_service, self.runner, actor, self)
+        self.customer_panel = CustomerPanel(self.customer_service, self.runner, self)
+        self.workflow_dock = self._dock("workflowDock", "Workflow", self.workflow_panel)
+        self.customer_dock = self._dock("customerDock", "Customer", self.customer_panel)
+        # The workflow takes the full height on the right; the customer's history sits under the queue, beside it.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.workflow_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.customer_dock)
+        self.resizeDocks([self.workflow_dock], [780], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.customer_dock], [380], Qt.Orientation.Vertical)
+        self.workflow_panel.message.connect(self.messages.show_message)
+        self.workflow_panel.caseFinished.connect(self._case_finished)
+        self.queue.claimed.connect(self.open_case)
+        self.followups_view.activated.connect(self.open_case)
+
+    def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setAccessibleName(title)
+        # Scrollable, so a small screen can still show the queue beside the case.
+        scroller = QScrollArea()
+        scroller.setObjectName(f"{name}Scroller")
+        scroller.setAccessibleName(title)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(widget)
+        dock.setWidget(scroller)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        return dock
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        menus: dict[str, object] = {}
+        menus: dict[str, QMenu] = {}
         for action_id, action in self.registry.items():
             spec = SPECS[action_id]
             if spec.manager_only and not self.actor.is_manager:
@@ -119,8 +166,20 @@ class MainWindow(QMainWindow):
                 menu = bar.addMenu(spec.menu)
                 menu.setToolTipsVisible(True)
                 menus[spec.menu] = menu
-            menu.addAction(action)  # type: ignore[attr-defined]
+            menu.addAction(action)
             self.addAction(action)
+        workflow = bar.addMenu("&Workflow")
+        workflow.setToolTipsVisible(True)
+        panel = self.workflow_panel
+        for action in (
+            panel.complete_action,
+            *panel.step_actions,
+            panel.read_back_action,
+            panel.resolve_action,
+            panel.story_action,
+        ):
+            workflow.addAction(action)
+        bar.insertMenu(menus["&Help"].menuAction(), workflow)
         # Enter claims only from the queue (the action's shortcut context is the queue widget).
         self.queue_view.addAction(self.registry[ActionId.CLAIM])
 
@@ -161,10 +220,45 @@ class MainWindow(QMainWindow):
         a[ActionId.ABOUT].triggered.connect(self._about)
         a[ActionId.IMPORT].triggered.connect(self._import)
 
+    # -- the case in hand ------------------------------------------------------------------------------------------
+    def open_case(self, escalation_id: int) -> None:
+        """Show the workflow and the customer's history for a case this supervisor holds."""
+        customers = self.customer_service
+
+        def look_up() -> tuple[int, str, str]:
+            customer_id = customers.for_escalation(escalation_id)
+            return customer_id, customers.profile(customer_id).name, customers.history_hint(customer_id)
+
+        def show(found: tuple[int, str, str]) -> None:
+            customer_id, name, hint = found
+            if self.workflow_panel.current_case() not in (None, escalation_id):
+                self.workflow_panel.flush()
+            self.workflow_panel.open_case(escalation_id, name, hint)
+            self.customer_panel.show_customer(customer_id, escalation_id)
+            self.workflow_dock.show()
+            self.customer_dock.show()
+            self.workflow_panel.setFocus()
+
+        self.runner.read(look_up, show, self.queue.report_error)
+
+    def _resume_case_in_progress(self) -> None:
+        """After a restart (or a crash), reopen the case this supervisor was working on, at its step."""
+        self.runner.read(
+            lambda: self.workflow_service.claimed_in_progress(self.actor),
+            lambda case_id: self.open_case(case_id) if case_id is not None else None,
+        )
+
+    def _case_finished(self, _escalation_id: int) -> None:
+        self.workflow_panel.close_case()
+        self.queue_view.focus_table()
+
     # -- behaviour -----------------------------------------------------------------------------------------------
     def _on_changes(self, batch: ChangeBatch) -> None:
         if batch.touches("escalation"):
             self.followups_view.reload()
+            current = self.workflow_panel.current_case()
+            if batch.full_refresh or (current is not None and current in batch.ids("escalation")):
+                self.customer_panel.refresh()
 
     def _update_followups_badge(self) -> None:
         self.tabs.setTabText(1, self.followups_view.badge())
@@ -260,7 +354,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save the layout, stop the feed and the workers, close the database."""
+        """Save what was typed and the layout, stop the feed and the workers, close the database."""
+        self.workflow_panel.flush()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._arrivals.stop()

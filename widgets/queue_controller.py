@@ -50,7 +50,7 @@ class QueueController(QObject):
         def fetch() -> tuple[SlaPolicy, list[QueueItem]]:
             return queue.policy(), queue.open_items()
 
-        self.runner.read(fetch, self._loaded, self._failed)
+        self.runner.read(fetch, self._loaded, self.report_error)
 
     def _loaded(self, result: tuple[SlaPolicy, list[QueueItem]]) -> None:
         policy, items = result
@@ -67,7 +67,7 @@ class QueueController(QObject):
             self.load()
             return
         if batch.touches("sla_policy"):
-            self.runner.read(self.queue.policy, self.view.set_policy, self._failed)
+            self.runner.read(self.queue.policy, self.view.set_policy, self.report_error)
         ids = batch.ids("escalation")
         if ids:
             self.refresh(ids)
@@ -80,7 +80,7 @@ class QueueController(QObject):
             present = {item.id for item in items}
             self.view.apply(items, wanted - present)
 
-        self.runner.read(lambda: self.queue.items(sorted(wanted)), apply, self._failed)
+        self.runner.read(lambda: self.queue.items(sorted(wanted)), apply, self.report_error)
 
     # -- actions -----------------------------------------------------------------------------------------------
     def claim(self, escalation_id: int | None = None) -> None:
@@ -130,7 +130,7 @@ class QueueController(QObject):
                 case_id,
             )
 
-        self.runner.read(self.queue.supervisors, ask, self._failed)
+        self.runner.read(self.queue.supervisors, ask, self.report_error)
 
     def hold(self, parent: QWidget) -> None:
         """Ask what the case waits on, then pause its clocks."""
@@ -170,9 +170,9 @@ class QueueController(QObject):
                 self.view.set_policy(new)
                 self.message.emit("SLA targets saved for the whole floor.", "success")
 
-            self.runner.write(lambda: self.queue.set_policy(self.actor, targets, ratio), saved, self._failed)
+            self.runner.write(lambda: self.queue.set_policy(self.actor, targets, ratio), saved, self.report_error)
 
-        self.runner.read(self.queue.policy, ask, self._failed)
+        self.runner.read(self.queue.policy, ask, self.report_error)
 
     # -- helpers -----------------------------------------------------------------------------------------------
     def _selected(self, doing: str) -> int | None:
@@ -190,7 +190,7 @@ class QueueController(QObject):
 
     def _write(self, job: Callable[[], QueueItem], on_success: Callable[[QueueItem], None], case_id: int) -> None:
         def failed(error: BaseException) -> None:
-            self._failed(error)
+            self.report_error(error)
             if isinstance(error, Conflict | NotFound | PermissionDenied):
                 self.refresh({case_id})  # show the case as it really is now
 
@@ -200,7 +200,8 @@ class QueueController(QObject):
 
         self.runner.write(job, succeeded, failed)
 
-    def _failed(self, error: BaseException) -> None:
+    def report_error(self, error: BaseException) -> None:
+        """Show a user error in the message bar; a bug is raised."""
         if isinstance(error, DatabaseUnavailable):
             self.message.emit(str(error), "error")
         elif isinstance(error, ConsoleError):
