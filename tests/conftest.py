@@ -141,3 +141,43 @@ def run_main_env(database_url: str | None = None) -> dict[str, str]:
 
 PYTHON = sys.executable
 MAIN = str(ROOT / "main.py")
+
+
+def escalate_elsewhere(
+    database_url: str,
+    summary: str,
+    *,
+    customer: str = "Zoe Park",
+    channel: str = "chat",
+    category: str = "long_wait",
+    severity: str = "normal",
+    by: str = "Ravi",
+) -> int:
+    """Create an escalation from another process, as an associate's tool would (``main.py escalate``)."""
+    import subprocess
+
+    out = subprocess.run(
+        [
+            PYTHON,
+            MAIN,
+            "escalate",
+            "--customer",
+            customer,
+            "--channel",
+            channel,
+            "--category",
+            category,
+            "--severity",
+            severity,
+            "--by",
+            by,
+            "--summary",
+            summary,
+        ],
+        env=run_main_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(out.stdout.strip())

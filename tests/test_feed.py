@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from console.feed import ChangeBatch, ChangeFeed
 from console.intake import IntakeService, NewEscalation, add_escalation
 from db.engine import Database
 from db.migrate import upgrade_database
-from tests.conftest import MAIN, PYTHON, run_main_env
+from tests.conftest import escalate_elsewhere
 from tests.pgserver import PostgresServer, find_pg_bindir
 
 
@@ -38,31 +37,7 @@ def test_other_process_write_reaches_the_feed_within_a_second(qtbot: QtBot, data
     feed.start()
     try:
         time.sleep(0.3)  # the feed has taken its starting point
-        out = subprocess.run(
-            [
-                PYTHON,
-                MAIN,
-                "escalate",
-                "--customer",
-                "Zoe Park",
-                "--channel",
-                "chat",
-                "--category",
-                "long_wait",
-                "--severity",
-                "normal",
-                "--by",
-                "Ravi",
-                "--summary",
-                "No reply for a week",
-            ],
-            env=run_main_env(database.url.render_as_string(hide_password=False)),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        new_id = int(out.stdout.strip())
+        new_id = escalate_elsewhere(database.url.render_as_string(hide_password=False), "No reply for a week")
         committed_at = time.monotonic()
         qtbot.waitUntil(lambda: _seen(batches, new_id), timeout=1000)
         assert time.monotonic() - committed_at < 1.0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -21,7 +20,7 @@ from db.engine import Database
 from db.models import Escalation
 from db.types import utcnow
 from main import build_main_window
-from tests.conftest import MAIN, PYTHON, make_actor, run_main_env
+from tests.conftest import escalate_elsewhere, make_actor
 from widgets.actions import ActionId
 from widgets.main_window import MainWindow
 
@@ -83,31 +82,13 @@ def test_another_process_escalation_appears_within_a_second(
     make_actor(database, "sam")
     window = open_window("sam")
     time.sleep(0.3)
-    out = subprocess.run(
-        [
-            PYTHON,
-            MAIN,
-            "escalate",
-            "--customer",
-            "Zoe Park",
-            "--channel",
-            "email",
-            "--category",
-            "unmet_expectation",
-            "--severity",
-            "high",
-            "--by",
-            "Ravi",
-            "--summary",
-            "Parcel two weeks late",
-        ],
-        env=run_main_env(database.url.render_as_string(hide_password=False)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    new_id = escalate_elsewhere(
+        database.url.render_as_string(hide_password=False),
+        "Parcel two weeks late",
+        channel="email",
+        category="unmet_expectation",
+        severity="high",
     )
-    new_id = int(out.stdout)
     committed = time.monotonic()
     qtbot.waitUntil(lambda: new_id in _ids(window), timeout=1000)
     assert time.monotonic() - committed < 1.0
