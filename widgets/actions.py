@@ -28,6 +28,7 @@ class ActionId(Enum):
     FOCUS_SEARCH = auto()
     REFRESH = auto()
     SLA_POLICY = auto()
+    ACCOUNTS = auto()
     ALERT_SOUND = auto()
     SHORTCUTS = auto()
     ABOUT = auto()
@@ -67,6 +68,9 @@ SPECS: dict[ActionId, ActionSpec] = {
     ActionId.REFRESH: ActionSpec("&Reload", "&View", "F5", "Reload everything from the database"),
     ActionId.SLA_POLICY: ActionSpec(
         "&SLA targets…", "F&loor", None, "Change time-to-claim and time-to-resolve targets", manager_only=True
+    ),
+    ActionId.ACCOUNTS: ActionSpec(
+        "&Accounts…", "F&loor", None, "See who can sign in and add accounts", manager_only=True
     ),
     ActionId.ALERT_SOUND: ActionSpec(
         "Sound on &breach", "F&loor", None, "Beep when an escalation breaches its SLA", checkable=True

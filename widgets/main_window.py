@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.accounts import AccountService
 from console.actor import Actor
 from console.changes import prune_changes
 from console.customers import CustomerService
@@ -29,6 +30,7 @@ from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
 from console.workflow import WorkflowService
 from db.engine import Database
+from widgets.accounts_dialog import AccountsDialog
 from widgets.actions import SPECS, ActionId, ActionRegistry
 from widgets.customer_panel import CustomerPanel
 from widgets.dialogs import ShortcutsDialog
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
         a[ActionId.REFRESH].triggered.connect(self.queue.load)
         a[ActionId.REFRESH].triggered.connect(self.followups_view.reload)
         a[ActionId.SLA_POLICY].triggered.connect(lambda: self.queue.edit_policy(self))
+        a[ActionId.ACCOUNTS].triggered.connect(self._manage_accounts)
         a[ActionId.ALERT_SOUND].setChecked(self.settings.alert_sound)
         a[ActionId.ALERT_SOUND].toggled.connect(self._set_alert_sound)
         a[ActionId.SHORTCUTS].triggered.connect(self._show_shortcuts)
@@ -322,6 +325,9 @@ class MainWindow(QMainWindow):
 
     def _set_alert_sound(self, on: bool) -> None:
         self.settings.alert_sound = on
+
+    def _manage_accounts(self) -> None:
+        AccountsDialog(AccountService(self.database), self.runner, self.actor, self).exec()
 
     def _show_shortcuts(self) -> None:
         ShortcutsDialog(self.registry.shortcut_table(), self).exec()
