@@ -7,7 +7,7 @@ an older revision is refused with the other supervisor's text, so nobody silentl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -274,7 +274,8 @@ def clean_fields(step: Step, fields: dict[str, Any], now: datetime) -> dict[str,
                 promised = date.fromisoformat(str(cleaned["promised_date"]))
             except ValueError:
                 raise ValidationError("The promised date must be a date (YYYY-MM-DD).", field="promised_date") from None
-            if promised < now.date():
+            # Refuse only a date that is past everywhere: the supervisor's "today" may be UTC's yesterday.
+            if promised < (now - timedelta(hours=12)).date():
                 raise ValidationError("The promised date is in the past.", field="promised_date")
             cleaned["promised_date"] = promised.isoformat()
         if cleaned.get("response") not in (None, ""):
@@ -470,6 +471,9 @@ class WorkflowService:
                 )
             esc.status = Status.RESOLVED.value
             esc.resolved_at = now
+            if _follow_up_settled(session, esc.id):  # recorded before resolving: nothing left to wait for
+                esc.status = Status.CLOSED.value
+                esc.closed_at = now
             esc.held_since = None
             esc.version += 1
             esc.updated_at = now
@@ -674,6 +678,15 @@ class WorkflowService:
         session.add(row)
         session.flush()
         return row
+
+
+def _follow_up_settled(session: Session, escalation_id: int) -> bool:
+    """A follow-up was found unnecessary, or happened and the problem is solved."""
+    settled = select(FollowUp.id).where(
+        FollowUp.escalation_id == escalation_id,
+        (FollowUp.status == "not_needed") | ((FollowUp.status == "done") & FollowUp.solved.is_(True)),
+    )
+    return session.scalar(settled.limit(1)) is not None
 
 
 def _has_follow_up_plan(session: Session, escalation_id: int) -> bool:

@@ -262,3 +262,15 @@ def test_read_back_assembles_what_was_captured(database: Database) -> None:
     assert text.startswith("So, Ann, if I've got this right: charged twice for the May bill.")
     assert "what you'd like is: the money back today." in text
     assert text.endswith("Have I got that right?")
+
+
+def test_resolving_after_the_follow_up_was_settled_closes_the_case(database: Database) -> None:
+    sam = make_actor(database, "sam")
+    case_id = _claimed_case(database, sam)
+    flow = WorkflowService(database)
+    _through_propose(flow, sam, case_id)
+    flow.schedule_follow_up(sam, case_id, utcnow() + timedelta(hours=1), Channel.PHONE)
+    [planned] = flow.state(case_id).follow_ups
+    flow.record_outcome(sam, planned.id, csat=5, nps=10, comment="Sorted on the call", solved=True)
+    assert flow.state(case_id).status is Status.CLAIMED  # not resolved yet: nothing to close
+    assert flow.resolve(sam, case_id).status is Status.CLOSED
