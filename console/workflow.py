@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -20,11 +19,11 @@ from console.actor import Actor
 from console.changes import record_change
 from console.domain import Category, Channel, Status
 from console.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from console.money import parse_amount
 from db.engine import Database
 from db.models import Escalation, FollowUp, Story, User, WorkflowStep
 from db.types import utcnow
 
-MAX_AMOUNT = Decimal("100000.00")
 MAX_TEXT = 10_000
 
 
@@ -233,23 +232,6 @@ def _int_in(value: Any, low: int, high: int, name: str, label: str) -> int:
     if not low <= number <= high:
         raise ValidationError(f"{label} must be from {low} to {high}; {number} is outside.", field=name)
     return number
-
-
-def parse_amount(text: Any, name: str = "amount") -> Decimal:
-    """A money amount: positive or zero, at most two decimals, below the ceiling; refused otherwise."""
-    try:
-        amount = Decimal(str(text).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError(f"{text!r} is not an amount; write it like 25.00.", field=name) from None
-    if not amount.is_finite():
-        raise ValidationError("An amount must be a finite number.", field=name)
-    if amount < 0:
-        raise ValidationError("An amount cannot be negative.", field=name)
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValidationError("An amount has at most two decimals (cents).", field=name)
-    if amount > MAX_AMOUNT:
-        raise ValidationError(f"{amount} is above the ceiling of {MAX_AMOUNT}; check the amount.", field=name)
-    return amount.quantize(Decimal("0.01"))
 
 
 def clean_fields(step: Step, fields: dict[str, Any], now: datetime) -> dict[str, Any]:

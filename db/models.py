@@ -58,6 +58,9 @@ class User(Base):
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The largest goodwill gesture this person may approve; None takes the floor's default for supervisors.
+    # Set by a manager; managers may approve up to the floor's ceiling.
+    approval_limit: Mapped[Decimal | None] = mapped_column(Money())
 
     __table_args__ = (CheckConstraint("role IN ('supervisor', 'manager')", name="role"),)
 
@@ -320,3 +323,97 @@ class Story(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
     __table_args__ = (CheckConstraint("kind IN ('win', 'woe')", name="kind"),)
+
+
+class GoodwillBudget(Base):
+    """A goodwill allowance: the floor's default, a team's default, or one associate's own (the most specific wins).
+
+    ``scope_key`` is ``floor``, ``team:<id>`` or ``associate:<id>``, so each scope has at most one budget.
+    """
+
+    __tablename__ = "goodwill_budgets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(40), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    associate_id: Mapped[int | None] = mapped_column(ForeignKey("associates.id"))
+    period: Mapped[str] = mapped_column(String(8))
+    allowance: Mapped[Decimal] = mapped_column(Money())
+    cap: Mapped[Decimal] = mapped_column(Money())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        CheckConstraint("period IN ('shift', 'week', 'month')", name="period"),
+        CheckConstraint("allowance >= 0", name="allowance_nonnegative"),
+        CheckConstraint("cap > 0", name="cap_positive"),
+        CheckConstraint("team_id IS NULL OR associate_id IS NULL", name="one_scope"),
+    )
+
+
+class GoodwillRequest(Base):
+    """A gesture over the associate's cap or remaining budget, waiting for (or given) a supervisor's decision."""
+
+    __tablename__ = "goodwill_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    associate_id: Mapped[int] = mapped_column(ForeignKey("associates.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    gesture_type: Mapped[str] = mapped_column(String(24))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    reason_code: Mapped[str] = mapped_column(String(24))
+    reason_text: Mapped[str | None] = mapped_column(String(500))
+    # Why it needs a decision, in words: "over the 25.00 cap per gesture", "8.00 left this week".
+    needs_approval_because: Mapped[str] = mapped_column(String(200))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'declined')", name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_goodwill_requests_status_requested_at", "status", "requested_at"),
+    )
+
+
+class GoodwillEntry(Base):
+    """One line of the goodwill ledger: a gesture, a reversal of one, or a manager's budget adjustment.
+
+    Append-only: the database refuses UPDATE and DELETE (triggers in migration 0003). A correction is a reversal
+    entry pointing at the original, with the opposite amount, counted in the original's period.
+    """
+
+    __tablename__ = "goodwill_entries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    associate_id: Mapped[int] = mapped_column(ForeignKey("associates.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    gesture_type: Mapped[str | None] = mapped_column(String(24))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    reason_code: Mapped[str] = mapped_column(String(24))
+    reason_text: Mapped[str | None] = mapped_column(String(500))
+    # The moment it counts at: a gesture when given (or requested, if approved later), a reversal its original's.
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("goodwill_requests.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("goodwill_entries.id"), unique=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('gesture', 'reversal', 'adjustment')", name="kind"),
+        CheckConstraint(
+            "(kind = 'gesture' AND amount > 0 AND reverses_id IS NULL)"
+            " OR (kind = 'reversal' AND amount < 0 AND reverses_id IS NOT NULL)"
+            " OR (kind = 'adjustment' AND amount <> 0 AND reverses_id IS NULL)",
+            name="amount_sign",
+        ),
+        Index("ix_goodwill_entries_associate_effective_at", "associate_id", "effective_at"),
+    )
