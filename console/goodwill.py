@@ -584,7 +584,8 @@ def _user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(wanted)))}
+    # dict(result) would read the Result as a mapping of its column keys: take the rows first.
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
 
 
 def _approval_limit(session: Session, actor: Actor, floor: FloorGoodwill) -> Decimal:
@@ -1088,8 +1089,11 @@ class GoodwillService:
                 for e, assoc_name, customer_name, reversed_by in rows
             ]
 
-    def requests(self, *, status: str | None = "pending", limit: int = 500) -> list[ApprovalRequest]:
-        """Approval requests, oldest first when pending (they wait longest), newest first otherwise."""
+    def requests(
+        self, *, status: str | None = "pending", escalation_id: int | None = None, limit: int = 500
+    ) -> list[ApprovalRequest]:
+        """Approval requests, oldest first when pending (they wait longest), newest first otherwise; optionally
+        one case's."""
         with self.db.read() as session:
             query = (
                 select(GoodwillRequest, Associate.name, Customer.name)
@@ -1099,6 +1103,8 @@ class GoodwillService:
             )
             if status is not None:
                 query = query.where(GoodwillRequest.status == status)
+            if escalation_id is not None:
+                query = query.where(GoodwillRequest.escalation_id == escalation_id)
             order = GoodwillRequest.requested_at.asc() if status == "pending" else GoodwillRequest.requested_at.desc()
             rows = session.execute(query.order_by(order, GoodwillRequest.id)).all()
             requests = [r[0] for r in rows]
@@ -1108,9 +1114,7 @@ class GoodwillService:
                     select(GoodwillEntry.request_id, GoodwillEntry.id).where(
                         GoodwillEntry.request_id.in_([r.id for r in requests])
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             return [
                 ApprovalRequest(
@@ -1238,9 +1242,10 @@ class GoodwillService:
             for offset in range(0, len(ids), 500):
                 chunk = ids[offset : offset + 500]
                 churned.update(
-                    session.execute(select(Customer.id, Customer.churned_at).where(Customer.id.in_(chunk)))
-                    .tuples()
-                    .all()
+                    (customer_id, churned_at)
+                    for customer_id, churned_at in session.execute(
+                        select(Customer.id, Customer.churned_at).where(Customer.id.in_(chunk))
+                    )
                 )
                 for fid, cust, done, csat in session.execute(
                     select(FollowUp.id, Escalation.customer_id, FollowUp.done_at, FollowUp.csat)

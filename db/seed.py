@@ -28,6 +28,7 @@ from console.accounts import create_account
 from console.domain import Category, Channel, Role, Severity, Status, Tier
 from db.engine import Database
 from db.models import Associate, Customer, Escalation, HoldPeriod, Interaction, Team, User
+from db.seed_goodwill import seed_goodwill
 from db.types import utcnow
 
 DEFAULT_SEED = 2026
@@ -837,7 +838,19 @@ class _FloorBuilder:
         self.session.execute(insert(Interaction), [_interaction_row(*row) for row in contacts])
         if holds:
             self.session.execute(insert(HoldPeriod), holds)
+        goodwill = seed_goodwill(
+            self.session,
+            self.rng,
+            self.now,
+            teams=self.teams,
+            associates=self.associates,
+            supervisors=self.supervisors,
+            demo_supervisor=next(u for u in self.users if u.username == DEMO_SUPERVISOR_USERNAME),
+            customers=self.customers,
+            escalations=[case.escalation for case in self.cases],
+        )
         return {
+            **goodwill,
             "users": len(self.users),
             "teams": len(self.teams),
             "associates": len(self.associates),

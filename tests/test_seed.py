@@ -322,3 +322,60 @@ def test_demo_flag_on_the_command_line_seeds_and_shows_a_case(tmp_path: Path) ->
     assert record["id"] == 1
     assert record["customer"]["ref"].startswith("C-")
     assert record["status"] in {s.value for s in Status}
+
+
+def test_the_floor_has_goodwill_within_its_budgets_and_approvals_waiting(database: Database) -> None:
+    """Desk budgets, gestures that never overdraw without an approval, a reversal, and requests to decide."""
+    from console.goodwill import GoodwillService
+    from db.models import FollowUp, GoodwillBudget, GoodwillEntry, GoodwillRequest
+
+    now = utcnow()
+    assert ensure_demo_floor(database, now=now) is True
+    goodwill = GoodwillService(database)
+    statuses = goodwill.budgets(at=now)
+    with database.read() as session:
+        budgets = list(session.scalars(select(GoodwillBudget)))
+        entries = list(session.scalars(select(GoodwillEntry)))
+        requests = list(session.scalars(select(GoodwillRequest)))
+        users = {u.id: u.username for u in session.scalars(select(User))}
+        done = session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status == "done"))
+        scheduled = session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.status == "scheduled"))
+        churned = session.scalar(select(func.count()).select_from(Customer).where(Customer.churned_at.is_not(None)))
+    # One floor default, one per desk, one associate of their own; every associate is covered.
+    scopes = Counter(b.scope_key.split(":")[0] for b in budgets)
+    assert scopes == {"floor": 1, "team": 3, "associate": 1}
+    assert len(statuses) == len({s.associate_id for s in statuses}) >= 12
+    assert {s.period.value for s in statuses} == {"week", "shift"}
+    # Gestures alone stay within every allowance; only an approved request goes beyond the rules.
+    approved_ids = {r.id for r in requests if r.status == "approved"}
+    for status in statuses:
+        assert status.spent >= 0
+        own = [e for e in entries if e.associate_id == status.associate_id and e.kind == "gesture"]
+        within = [e for e in own if e.request_id is None]
+        assert all(e.amount <= status.cap for e in within)
+        assert all(e.request_id in approved_ids for e in own if e.request_id is not None)
+    assert any(s.near_limit for s in statuses)
+    assert any(not s.near_limit for s in statuses)
+    # Every gesture has a reason code from the playbook and a customer; one correction is a reversal.
+    assert all(e.reason_code in {c.value for c in Category} for e in entries)
+    assert all(e.customer_id is not None for e in entries if e.kind == "gesture")
+    reversals = [e for e in entries if e.kind == "reversal"]
+    assert len(reversals) == 1
+    original = next(e for e in entries if e.id == reversals[0].reverses_id)
+    assert reversals[0].amount == -original.amount
+    # Three requests wait, none asked by the demo supervisor (who can therefore decide them); one needs a manager.
+    pending = [r for r in requests if r.status == "pending"]
+    assert len(pending) == 3
+    assert DEMO_SUPERVISOR_USERNAME not in {users[r.requested_by_id] for r in pending}
+    assert max(r.amount for r in pending) > Decimal("100.00")
+    assert [r.status for r in requests].count("declined") == 1
+    assert all(r.decision_reason for r in requests if r.status == "declined")
+    # Closed cases had their follow-up call; some resolved ones have one coming; a couple of customers left.
+    assert (done or 0) > 10
+    assert (scheduled or 0) >= 1
+    assert churned == 2
+    returns = goodwill.returns()
+    assert {r.key for r in returns.by_type} <= {"discount", "credit", "free_item", "expedited_shipping"}
+    assert sum(r.gestures for r in returns.by_type) == len(
+        [e for e in entries if e.kind == "gesture" and e.id != original.id]
+    )
