@@ -647,6 +647,17 @@ class GoodwillService:
                         f"The ledger already holds amounts in {other}; the currency cannot change under them.",
                         field="currency",
                     )
+                # Approving a waiting request writes its own currency into the ledger.
+                waiting = session.scalar(
+                    select(GoodwillRequest.currency)
+                    .where(GoodwillRequest.status == "pending", GoodwillRequest.currency != values[CURRENCY_KEY])
+                    .limit(1)
+                )
+                if waiting is not None:
+                    raise ValidationError(
+                        f"Approval requests in {waiting} are waiting; decide them before changing the currency.",
+                        field="currency",
+                    )
             for key, value in values.items():
                 row = session.get(Setting, key)
                 if row is None:
@@ -779,6 +790,7 @@ class GoodwillService:
                 after={"username": user.username, "approval_limit": new_limit},
                 note=why,
             )
+            record_change(session, CHANGE_ENTITY, 0)  # open panels show who may approve what
 
     def approval_limit(self, actor: Actor) -> Decimal:
         """The largest gesture this person may approve."""
@@ -1002,7 +1014,8 @@ class GoodwillService:
         why = _required_text(reason, "An adjustment", "reason")
         text = str(amount).strip()
         negative = text.startswith("-")
-        value = parse_amount(text.lstrip("-+"), "amount")
+        # One sign at most: lstrip would read "--5" as -5 and "+-5" as +5 instead of refusing them.
+        value = parse_amount(text[1:] if text.startswith(("-", "+")) else text, "amount")
         if value == 0:
             raise ValidationError("An adjustment must be more or less than 0.00.", field="amount")
         signed = -value if negative else value

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from console.errors import ValidationError
 
 CENT = Decimal("0.01")
+_PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)", re.ASCII)
 # No single amount the console records (a remedy, a budget) may exceed this; a goodwill gesture has a lower,
 # floor-configured ceiling on top.
 MAX_AMOUNT = Decimal("100000.00")
@@ -23,6 +25,8 @@ def parse_amount(text: Any, name: str = "amount", *, ceiling: Decimal = MAX_AMOU
         raise ValidationError(f"{text!r} is not an amount; write it like 25.00.", field=name) from None
     if not amount.is_finite():
         raise ValidationError("An amount must be a finite number.", field=name)
+    if not _PLAIN.fullmatch(str(text).strip()):  # 1e3, Arabic-Indic digits: Decimal reads them, people don't
+        raise ValidationError(f"{text!r} is not an amount; write it like 25.00.", field=name)
     if amount < 0:
         raise ValidationError("An amount cannot be negative.", field=name)
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]

@@ -25,6 +25,7 @@ class ActionId(Enum):
     COPY_CASE_ID = auto()
     FOCUS_QUEUE = auto()
     FOCUS_FOLLOWUPS = auto()
+    FOCUS_GOODWILL = auto()
     FOCUS_SEARCH = auto()
     REFRESH = auto()
     SLA_POLICY = auto()
@@ -62,6 +63,9 @@ SPECS: dict[ActionId, ActionSpec] = {
     ActionId.COPY_CASE_ID: ActionSpec("&Copy case number", "&Case", "Ctrl+Shift+C", "Copy the selected case's number"),
     ActionId.FOCUS_QUEUE: ActionSpec("&Queue", "&View", "Ctrl+1", "Move the keyboard focus to the queue"),
     ActionId.FOCUS_FOLLOWUPS: ActionSpec("&Follow-ups", "&View", "Ctrl+2", "Show the follow-ups promised to customers"),
+    ActionId.FOCUS_GOODWILL: ActionSpec(
+        "&Goodwill", "&View", "Ctrl+3", "Show goodwill budgets, approvals waiting and what goodwill returns"
+    ),
     ActionId.FOCUS_SEARCH: ActionSpec(
         "&Search the queue", "&View", "Ctrl+F", "Search customers, summaries and case numbers"
     ),

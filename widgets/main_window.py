@@ -25,6 +25,8 @@ from console.changes import prune_changes
 from console.customers import CustomerService
 from console.feed import ChangeBatch, ChangeFeed
 from console.followups import FollowUpService
+from console.goodwill import CHANGE_ENTITY as GOODWILL_ENTITY
+from console.goodwill import GoodwillService
 from console.queue import QueueService
 from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
@@ -35,6 +37,7 @@ from widgets.actions import SPECS, ActionId, ActionRegistry
 from widgets.customer_panel import CustomerPanel
 from widgets.dialogs import ShortcutsDialog
 from widgets.followups_view import FollowUpsView
+from widgets.goodwill_panel import GoodwillPanel
 from widgets.message_bar import MessageBar
 from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
@@ -77,11 +80,14 @@ class MainWindow(QMainWindow):
         self.followups_view = FollowUpsView(FollowUpService(database), self.runner, self)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
-        self.tabs.setAccessibleName("Queue and follow-ups")
+        self.tabs.setAccessibleName("Queue, follow-ups and goodwill")
+        self.goodwill_panel = GoodwillPanel(GoodwillService(database), self.runner, actor, self)
         self.tabs.addTab(self.queue_view, "&Queue")
         self.tabs.addTab(self.followups_view, "Follow-ups")
+        self.tabs.addTab(self.goodwill_panel, "Goodwill")
         self.tabs.setTabToolTip(0, "Open escalations, most urgent first (Ctrl+1)")
         self.tabs.setTabToolTip(1, "Follow-ups promised to customers (Ctrl+2)")
+        self.tabs.setTabToolTip(2, "Goodwill budgets, approvals waiting and what goodwill returns (Ctrl+3)")
         self.tabs.tabBar().setAccessibleName("Views")
         layout.addWidget(self.messages)
         layout.addWidget(self.tabs, 1)
@@ -93,10 +99,15 @@ class MainWindow(QMainWindow):
         self.followups_view.model.reminder.connect(self._sla_alert)
         self.followups_view.model.modelReset.connect(self._update_followups_badge)
         self.followups_view.model.dataChanged.connect(self._update_followups_badge)
+        self.goodwill_panel.pendingChanged.connect(self._update_goodwill_badge)
         self.feed.changed.connect(self._on_changes)
         self.queue_view.activated.connect(self.queue.claim)
 
         self._build_case_docks(database, actor)
+        # With no case in hand the case docks only take room from the Goodwill tab's tables; they come back with
+        # the next case or on leaving the tab.
+        self._docks_set_aside: list[QDockWidget] = []
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._build_menus()
         self._build_status_bar()
         self._connect_actions()
@@ -113,6 +124,7 @@ class MainWindow(QMainWindow):
         self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self.queue.load()
         self.followups_view.reload()
+        self.goodwill_panel.refresh_badge()
         self._resume_case_in_progress()
         self.feed.start()
         if simulator is not None:
@@ -178,6 +190,7 @@ class MainWindow(QMainWindow):
             *panel.step_actions,
             panel.read_back_action,
             panel.resolve_action,
+            panel.gesture_action,
             panel.story_action,
         ):
             workflow.addAction(action)
@@ -212,9 +225,11 @@ class MainWindow(QMainWindow):
         a[ActionId.COPY_CASE_ID].triggered.connect(self._copy_case_id)
         a[ActionId.FOCUS_QUEUE].triggered.connect(self._focus_queue)
         a[ActionId.FOCUS_FOLLOWUPS].triggered.connect(self._focus_followups)
+        a[ActionId.FOCUS_GOODWILL].triggered.connect(self._focus_goodwill)
         a[ActionId.FOCUS_SEARCH].triggered.connect(self.queue_view.focus_search)
         a[ActionId.REFRESH].triggered.connect(self.queue.load)
         a[ActionId.REFRESH].triggered.connect(self.followups_view.reload)
+        a[ActionId.REFRESH].triggered.connect(lambda: self.goodwill_panel.on_changes(True))
         a[ActionId.SLA_POLICY].triggered.connect(lambda: self.queue.edit_policy(self))
         a[ActionId.ACCOUNTS].triggered.connect(self._manage_accounts)
         a[ActionId.ALERT_SOUND].setChecked(self.settings.alert_sound)
@@ -237,6 +252,7 @@ class MainWindow(QMainWindow):
             if self.workflow_panel.current_case() not in (None, escalation_id):
                 self.workflow_panel.flush()
             self.workflow_panel.open_case(escalation_id, name, hint)
+            self._docks_set_aside = []
             self.customer_panel.show_customer(customer_id, escalation_id)
             self.workflow_dock.show()
             self.customer_dock.show()
@@ -262,9 +278,32 @@ class MainWindow(QMainWindow):
             current = self.workflow_panel.current_case()
             if batch.full_refresh or (current is not None and current in batch.ids("escalation")):
                 self.customer_panel.refresh()
+        self.goodwill_panel.on_changes(batch.touches(GOODWILL_ENTITY))
+        if batch.touches(GOODWILL_ENTITY):
+            self.workflow_panel.gesture_box.refresh()  # an approval elsewhere changes what the case's box shows
 
     def _update_followups_badge(self) -> None:
         self.tabs.setTabText(1, self.followups_view.badge())
+
+    def _update_goodwill_badge(self) -> None:
+        self.tabs.setTabText(self.tabs.indexOf(self.goodwill_panel), self.goodwill_panel.badge())
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.goodwill_panel and self.workflow_panel.current_case() is None:
+            self._docks_set_aside = [d for d in (self.workflow_dock, self.customer_dock) if d.isVisible()]
+            for dock in self._docks_set_aside:
+                dock.hide()
+        else:
+            self._restore_docks()
+
+    def _restore_docks(self) -> None:
+        for dock in self._docks_set_aside:
+            dock.show()
+        self._docks_set_aside = []
+
+    def _focus_goodwill(self) -> None:
+        self.tabs.setCurrentWidget(self.goodwill_panel)
+        self.goodwill_panel.focus_budgets()
 
     def _focus_queue(self) -> None:
         self.tabs.setCurrentWidget(self.queue_view)
@@ -362,6 +401,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save what was typed and the layout, stop the feed and the workers, close the database."""
         self.workflow_panel.flush()
+        self._restore_docks()  # the saved layout is the one with the case docks where the supervisor put them
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self._arrivals.stop()

@@ -47,6 +47,8 @@ from PySide6.QtWidgets import (
 from console.actor import Actor
 from console.domain import Category, Channel, Status
 from console.errors import ConsoleError, ValidationError
+from console.goodwill import GoodwillService
+from console.money import parse_amount
 from console.workflow import (
     APOLOGIES,
     GUIDES,
@@ -59,10 +61,11 @@ from console.workflow import (
     StepState,
     WorkflowService,
     WorkflowState,
-    parse_amount,
     read_back,
 )
 from db.types import utcnow
+from widgets.goodwill_suggestion import GESTURE_KEY, GoodwillSuggestionBox
+from widgets.problem_label import ProblemLabel
 from widgets.tasks import TaskRunner
 
 T = TypeVar("T")
@@ -159,43 +162,6 @@ def format_timer(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-class ProblemLabel(QLabel):
-    """The reason a field was refused, shown beside it in text (⚠), readable by a screen reader."""
-
-    def __init__(self, object_name: str, what: str) -> None:
-        super().__init__()
-        self.setObjectName(object_name)
-        self.setAccessibleName(f"{what}: problem")
-        self.setWordWrap(True)
-        self.setMaximumWidth(260)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        palette = self.palette()
-        dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-        palette.setColor(QPalette.ColorRole.WindowText, Qt.GlobalColor.red if dark else Qt.GlobalColor.darkRed)
-        self.setPalette(palette)
-        self.hide()
-
-    def show_problem(self, reason: str) -> None:
-        """Show ``reason`` beside the field."""
-        self.setText(f"⚠ {reason}")
-        self.setAccessibleDescription(reason)
-        self.setToolTip(reason)
-        self.show()
-
-    def clear_problem(self) -> None:
-        """The field is fine (again)."""
-        self.setText("")
-        self.setAccessibleDescription("")
-        self.setToolTip("")
-        self.hide()
-
-    def problem(self) -> str:
-        """The reason shown now, '' when none."""
-        return self.text().removeprefix("⚠ ")
 
 
 def _beside(field: QWidget, problem: ProblemLabel, *more: QWidget) -> QWidget:
@@ -643,13 +609,15 @@ class RemedyRow(QWidget):
 
 
 class ProposePage(StepPage):
-    """Propose: the playbook's remedies as one-click suggestions, the remedies offered, the date, the answer."""
+    """Propose: the playbook's remedies as one-click suggestions, the remedies offered, the suggested goodwill
+    gesture, the date, the answer."""
 
     step = Step.PROPOSE
     rowsChanged = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, gesture_box: GoodwillSuggestionBox | None = None) -> None:
         super().__init__()
+        self.gesture_box = gesture_box
         self.rows: list[RemedyRow] = []
         self.playbook_buttons: list[QPushButton] = []
         self._row_numbers = itertools.count(1)
@@ -694,6 +662,9 @@ class ProposePage(StepPage):
         self.empty_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.rows_layout.addWidget(self.empty_hint)
         layout.addWidget(self.rows_box)
+        if gesture_box is not None:
+            layout.addSpacing(4)
+            layout.addWidget(gesture_box)
 
         form = _form()
         self.promised = DateEdit()
@@ -828,10 +799,12 @@ class ProposePage(StepPage):
         return self.playbook_buttons[0] if self.playbook_buttons else self.add_button
 
     def tab_chain(self) -> list[QWidget]:
-        """Suggestions, the list, the date, the answer."""
+        """Suggestions, the list, the goodwill gesture, the date, the answer."""
         controls: list[QWidget] = [*self.playbook_buttons, self.add_button]
         for row in self.rows:
             controls.extend(row.controls())
+        if self.gesture_box is not None:
+            controls.extend(self.gesture_box.tab_chain())
         return [*controls, self.promised, *self.response_buttons.values()]
 
     def check(self, now: datetime) -> dict[str, str]:
@@ -1113,11 +1086,13 @@ class WorkflowPanel(QWidget):
         autosave_ms: int = AUTOSAVE_MS,
         autosave_max_ms: int = AUTOSAVE_MAX_WAIT_MS,
         now_fn: Callable[[], datetime] = utcnow,
+        goodwill: GoodwillService | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("workflowPanel")
         self.setAccessibleName("Workflow")
         self.service = service
+        self.goodwill = goodwill if goodwill is not None else GoodwillService(service.db)
         self.runner = runner
         self.actor = actor
         self._now = now_fn
@@ -1145,7 +1120,7 @@ class WorkflowPanel(QWidget):
             Step.LISTEN: ListenPage(),
             Step.GATHER: GatherPage(),
             Step.APOLOGIZE: ApologizePage(),
-            Step.PROPOSE: ProposePage(),
+            Step.PROPOSE: ProposePage(self._build_gesture_box()),
             Step.FOLLOW_UP: FollowUpPage(now_fn),
         }
         for step, page in self.pages.items():
@@ -1191,6 +1166,13 @@ class WorkflowPanel(QWidget):
         self._show_nothing()
 
     # -- building ------------------------------------------------------------------------------------------------
+    def _build_gesture_box(self) -> GoodwillSuggestionBox:
+        """The Propose step's suggested goodwill gesture; it loads when the step is shown."""
+        self.gesture_box = GoodwillSuggestionBox(self.goodwill, self.runner, self.actor)
+        self.gesture_box.message.connect(self.message)
+        self.gesture_box.actionChanged.connect(lambda _enabled, _text: self._sync_gesture_action())
+        return self.gesture_box
+
     def _build_header(self) -> QWidget:
         header = QWidget()
         header.setObjectName("workflowHeader")
@@ -1459,6 +1441,9 @@ class WorkflowPanel(QWidget):
         self.resolve_action = action("workflowResolveAction", "Resolve", RESOLVE_KEYS, self.resolve)
         self.read_back_action = action("workflowReadBackAction", "Read back", (READ_BACK_KEY,), self.read_back)
         self.story_action = action("workflowStoryAction", "Mark as story", (STORY_KEY,), self.open_story_editor)
+        self.gesture_action = action(
+            "workflowGestureAction", "Record goodwill gesture", (GESTURE_KEY,), self.gesture_box.record
+        )
         self.step_actions = [
             action(f"workflowStep{step.number}Action", f"Go to {step.label}", (f"Alt+{step.number}",), self._goer(step))
             for step in Step
@@ -1466,6 +1451,18 @@ class WorkflowPanel(QWidget):
 
     def _goer(self, step: Step) -> Callable[[], None]:
         return lambda: self.go_to(step)
+
+    def _sync_gesture_action(self) -> None:
+        """The gesture's shortcut works on the Propose step while its button does; the menu says what it does."""
+        action = getattr(self, "gesture_action", None)
+        if action is None:  # the box reports before the actions are built
+            return
+        box = self.gesture_box
+        action.setEnabled(
+            box.can_record() and self._shown is Step.PROPOSE and self._state is not None and not self._finished
+        )
+        action.setText("Request goodwill approval" if box.needs_approval() else "Record goodwill gesture")
+        action.setToolTip(f"{action.text()} ({_keys(GESTURE_KEY)})")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Narrow the cues column on a narrow panel, so the fields keep their room."""
@@ -1571,6 +1568,7 @@ class WorkflowPanel(QWidget):
         self.displaced.hide()
         self.close_story_editor()
         self.read_back_box.clear()
+        self.gesture_box.clear()
 
     def _show_nothing(self) -> None:
         self._loading = True
@@ -1592,7 +1590,13 @@ class WorkflowPanel(QWidget):
             button.setEnabled(False)
         for widget in (self.complete_button, self.resolve_button, self.story_button, self.read_back_button):
             widget.setEnabled(False)
-        for act in (self.complete_action, self.resolve_action, self.read_back_action, self.story_action):
+        for act in (
+            self.complete_action,
+            self.resolve_action,
+            self.read_back_action,
+            self.story_action,
+            self.gesture_action,
+        ):
             act.setEnabled(False)
         for act in self.step_actions:
             act.setEnabled(False)
@@ -1677,7 +1681,13 @@ class WorkflowPanel(QWidget):
         self.resolve_action.setEnabled(resolvable)
 
     def _show_step(self, step: Step) -> None:
+        arriving = step is Step.PROPOSE and (
+            self._shown is not Step.PROPOSE or self.gesture_box.case_id() != self._case_id
+        )
         self._shown = step
+        if arriving and self._case_id is not None:
+            self.gesture_box.load(self._case_id)  # fresh each time the step opens: budgets move all day
+        self._sync_gesture_action()
         self.stack.setCurrentIndex(list(Step).index(step))
         guide = GUIDES[step]
         self.purpose.setText(f"{step.number}. {step.label}: {guide.purpose}")
@@ -1738,6 +1748,7 @@ class WorkflowPanel(QWidget):
             act.setEnabled(False)
         for act in self.step_actions:
             act.setEnabled(False)
+        self._sync_gesture_action()
         self._show_stepper()
         self.caseFinished.emit(state.escalation_id)
 
