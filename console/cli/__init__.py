@@ -41,7 +41,7 @@ def common_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: GUI options and every command."""
-    from console.cli import cases, importing, users
+    from console.cli import cases, goodwill, importing, summary, users
 
     common = common_options()
     parser = argparse.ArgumentParser(
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--user", metavar="NAME", help="username to pre-fill in the sign-in dialog")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (users, cases, importing):
+    for module in (users, cases, importing, goodwill, summary):
         module.register(commands, common)
     return parser
 
