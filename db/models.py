@@ -417,3 +417,41 @@ class GoodwillEntry(Base):
         ),
         Index("ix_goodwill_entries_associate_effective_at", "associate_id", "effective_at"),
     )
+
+
+# The summary's claim measures select on the first claim's time; the benchmark floor has a million escalations.
+Index("ix_escalations_first_claimed_at", Escalation.first_claimed_at)
+
+
+class Shift(Base):
+    """A supervisor's shift: from sign-in (or "Start shift") to "End shift", with the handover left for the next.
+
+    ``summary`` is the end-of-shift summary as saved at the end (``ShiftSummary.as_dict()``: the JSON measures),
+    so a past shift shows the numbers its supervisor handed over even if later work changes them.
+    """
+
+    __tablename__ = "shifts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    handover_note: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    supervisor: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),)
+
+
+class ShiftAcknowledgement(Base):
+    """A supervisor has read a shift's handover (so it is not shown to them first again)."""
+
+    __tablename__ = "shift_acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("shift_id", "user_id", name="uq_shift_acknowledgements_shift_user"),)
