@@ -233,17 +233,32 @@ def draw_chart(kind: str, ax: Axes, summary: ShiftSummary) -> None:
     )
 
 
-def _text_table(ax: Axes, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
+def _text_table(
+    ax: Axes,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[float],
+    right: Sequence[int] = (),
+) -> None:
+    """A table of text: left-aligned columns, except those in ``right`` (numbers)."""
     ax.axis("off")
     if not rows:
         ax.text(0, 1, "none", va="top", fontsize=8, color="#777777", transform=ax.transAxes)
         return
-    table = ax.table(cellText=[list(r) for r in rows], colLabels=list(header), colWidths=list(widths), loc="upper left")
+    table = ax.table(
+        cellText=[list(r) for r in rows],
+        colLabels=list(header),
+        colWidths=list(widths),
+        loc="upper left",
+        cellLoc="left",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     table.scale(1, 1.3)
-    for (row, _col), cell in table.get_celld().items():
+    for (row, col), cell in table.get_celld().items():
         cell.set_edgecolor("#bbbbbb")
+        if col in right:
+            cell.get_text().set_horizontalalignment("right")
         if row == 0:
             cell.set_facecolor("#eeeeee")
             cell.set_text_props(weight="bold")
@@ -291,7 +306,7 @@ def write_pdf(summary: ShiftSummary, path: str | Path, *, redact: bool = False, 
         fig.text(0.06, 0.93, "End-of-shift summary", fontsize=20, weight="bold", va="top")
         fig.text(0.06, 0.895, f"{period}    {who}", fontsize=10, va="top")
         ax = fig.add_axes((0.06, 0.25, 0.88, 0.62))
-        _text_table(ax, ("Measure", "Value"), kpi_rows(summary), (0.55, 0.45))
+        _text_table(ax, ("Measure", "Value"), kpi_rows(summary), (0.55, 0.45), right=(1,))
         breakdown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.by_channel.items()) or "none"
         fig.text(0.06, 0.2, _short(f"By channel: {breakdown}", 110), fontsize=8, va="top")
         fig.text(

@@ -28,6 +28,9 @@ class ActionId(Enum):
     FOCUS_GOODWILL = auto()
     FOCUS_SEARCH = auto()
     REFRESH = auto()
+    SHIFT_SUMMARY = auto()
+    END_SHIFT = auto()
+    PAST_SHIFTS = auto()
     SLA_POLICY = auto()
     ACCOUNTS = auto()
     ALERT_SOUND = auto()
@@ -47,7 +50,7 @@ class ActionSpec:
     manager_only: bool = False
 
 
-# Menu order follows the work: File, Case, View, Floor, Help.
+# Menu order follows the work: File, Case, View, Shift, Floor, Help.
 SPECS: dict[ActionId, ActionSpec] = {
     ActionId.IMPORT: ActionSpec(
         "&Import complaints…", "&File", "Ctrl+I", "Import complaints from a CSV or JSON Lines file"
@@ -70,6 +73,13 @@ SPECS: dict[ActionId, ActionSpec] = {
         "&Search the queue", "&View", "Ctrl+F", "Search customers, summaries and case numbers"
     ),
     ActionId.REFRESH: ActionSpec("&Reload", "&View", "F5", "Reload everything from the database"),
+    ActionId.SHIFT_SUMMARY: ActionSpec(
+        "Shift &summary…", "&Shift", "Ctrl+Shift+Y", "The numbers, charts and handover of a shift or any range"
+    ),
+    ActionId.END_SHIFT: ActionSpec(
+        "&End shift…", "&Shift", "Ctrl+Shift+E", "End your shift: save its summary and a note for the next supervisor"
+    ),
+    ActionId.PAST_SHIFTS: ActionSpec("&Past shifts…", "&Shift", None, "Open the saved summary of an ended shift"),
     ActionId.SLA_POLICY: ActionSpec(
         "&SLA targets…", "F&loor", None, "Change time-to-claim and time-to-resolve targets", manager_only=True
     ),

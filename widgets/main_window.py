@@ -28,8 +28,10 @@ from console.followups import FollowUpService
 from console.goodwill import CHANGE_ENTITY as GOODWILL_ENTITY
 from console.goodwill import GoodwillService
 from console.queue import QueueService
+from console.shifts import ShiftInfo, ShiftService
 from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
+from console.summary import ShiftSummary
 from console.workflow import WorkflowService
 from db.engine import Database
 from widgets.accounts_dialog import AccountsDialog
@@ -42,6 +44,8 @@ from widgets.message_bar import MessageBar
 from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
 from widgets.settings import Settings
+from widgets.shift_dialogs import EndShiftDialog, HandoverDialog, PastShiftsDialog
+from widgets.summary_view import SummaryView
 from widgets.tasks import TaskRunner
 from widgets.workflow_panel import WorkflowPanel
 
@@ -69,6 +73,9 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self._unexpected_error, self)
         self.feed = ChangeFeed(database, parent=self)
         self.registry = ActionRegistry(self)
+        self.shifts = ShiftService(database)
+        self.summary_view: SummaryView | None = None
+        self.handover_dialog: HandoverDialog | None = None
 
         # Central area: messages above the queue.
         self.messages = MessageBar()
@@ -126,6 +133,7 @@ class MainWindow(QMainWindow):
         self.followups_view.reload()
         self.goodwill_panel.refresh_badge()
         self._resume_case_in_progress()
+        self._start_shift()
         self.feed.start()
         if simulator is not None:
             self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
@@ -237,6 +245,9 @@ class MainWindow(QMainWindow):
         a[ActionId.SHORTCUTS].triggered.connect(self._show_shortcuts)
         a[ActionId.ABOUT].triggered.connect(self._about)
         a[ActionId.IMPORT].triggered.connect(self._import)
+        a[ActionId.SHIFT_SUMMARY].triggered.connect(lambda: self.show_summary_view())  # noqa: PLW0108 (not a bool)
+        a[ActionId.END_SHIFT].triggered.connect(self.end_shift)
+        a[ActionId.PAST_SHIFTS].triggered.connect(self.show_past_shifts)
 
     # -- the case in hand ------------------------------------------------------------------------------------------
     def open_case(self, escalation_id: int) -> None:
@@ -270,6 +281,75 @@ class MainWindow(QMainWindow):
     def _case_finished(self, _escalation_id: int) -> None:
         self.workflow_panel.close_case()
         self.queue_view.focus_table()
+
+    # -- shifts and the summary ------------------------------------------------------------------------------------
+    def _start_shift(self) -> None:
+        """Signing in starts the supervisor's shift; then the last shift's handover, if unread, comes first."""
+        shifts, actor = self.shifts, self.actor
+
+        def job() -> ShiftInfo | None:
+            shifts.start_shift(actor)
+            return shifts.pending_handover_for(actor)
+
+        def failed(error: BaseException) -> None:
+            self.messages.show_message(f"Could not start your shift: {error}", "error", timeout_ms=0)
+
+        self.runner.write(job, self._show_handover, failed)
+
+    def _show_handover(self, info: ShiftInfo | None) -> None:
+        if info is None:
+            return
+        dialog = HandoverDialog(info, self.shifts, self.runner, self.actor, self)
+        dialog.openSummary.connect(self.show_shift_summary)
+        dialog.finished.connect(lambda _result: setattr(self, "handover_dialog", None))
+        self.handover_dialog = dialog
+        dialog.open()
+
+    def show_summary_view(
+        self, summary: ShiftSummary | None = None, *, title: str | None = None, note: str | None = None
+    ) -> SummaryView:
+        """Open the summary window (built on first use, so matplotlib loads only then); show ``summary`` if given,
+        else build the default range (the last ended shift, else the last 8 hours) the first time."""
+        view = self.summary_view
+        first = view is None
+        if view is None:
+            view = SummaryView(self.database, self.runner, self)
+            self.summary_view = view
+        if view.isVisible():  # already open behind the console: bring it forward
+            view.raise_()
+            view.activateWindow()
+        view.show()
+        if summary is not None:
+            view.show_summary(summary, title=title, note=note)
+        elif first:
+            view.build()
+        return view
+
+    def show_shift_summary(self, info: ShiftInfo) -> None:
+        """A shift's summary as it was saved at its end, with its handover note."""
+        summary = info.saved_summary()
+        if summary is None:
+            self.messages.show_message(f"{info.supervisor_name}'s shift has not ended; it has no summary yet.")
+            return
+        self.show_summary_view(summary, title=f"{info.supervisor_name}'s shift", note=info.handover_note)
+
+    def end_shift(self) -> EndShiftDialog:
+        """Ask for the handover note, end the shift off the GUI thread, then show the saved summary."""
+        dialog = EndShiftDialog(self.shifts, self.runner, self.actor, self)
+        dialog.ended.connect(self._shift_ended)
+        dialog.open()
+        return dialog
+
+    def _shift_ended(self, info: ShiftInfo) -> None:
+        self.messages.show_message("Shift ended; its summary and your handover note are saved.", "success")
+        self.show_shift_summary(info)
+
+    def show_past_shifts(self) -> PastShiftsDialog:
+        """The list of ended shifts; opening one shows its saved summary."""
+        dialog = PastShiftsDialog(self.shifts, self.runner, self)
+        dialog.openShift.connect(self.show_shift_summary)
+        dialog.open()
+        return dialog
 
     # -- behaviour -----------------------------------------------------------------------------------------------
     def _on_changes(self, batch: ChangeBatch) -> None:
