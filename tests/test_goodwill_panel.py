@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QModelIndex, QRectF, Qt
@@ -468,3 +469,24 @@ def test_every_interactive_node_of_the_goodwill_tab_is_named(
             assert field.accessibleName(), field.objectName()
             assert "(Alt+" in field.toolTip(), field.objectName()
     dialog.reject()
+
+
+def test_a_manager_can_set_the_floor_default_from_the_budget_dialog(
+    qtbot: QtBot, floor: Floor, open_panel: Callable[[Floor, Actor], GoodwillPanel]
+) -> None:
+    """The dialog's scope: only this associate by default; the floor default changes everyone without their own."""
+    panel = open_panel(floor, floor.mia)
+    ravi = next(s for s in panel.budget_model.rows() if s.associate == "Ravi Menon")
+    panel.select_associate(ravi.associate_id)
+    dialog = panel.edit_budget()
+    assert dialog is not None
+    assert dialog.scope.currentData() == "associate"  # the narrowest scope unless chosen otherwise
+    dialog.scope.setCurrentIndex(dialog.scope.findData("floor"))
+    dialog.allowance.setText("90.00")
+    dialog.reason.setText("Tighter month")
+    submit(qtbot, dialog)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    statuses = floor.service.budgets()
+    assert {s.allowance for s in statuses} == {Decimal("90.00")}
+    assert {s.rule.source for s in statuses} == {"floor"}
+    assert panel.messages.text().startswith("✔ Floor default")

@@ -255,6 +255,7 @@ class BudgetDialog(FormDialog):
 
     def __init__(self, status: BudgetStatus, parent: QWidget | None = None) -> None:
         super().__init__("budgetDialog", f"Budget of {status.associate}", "&Save budget", "Save the budget", parent)
+        self._associate_id = status.associate_id
         source = {"floor": "the floor's default", "team": "their team's default", "associate": "their own budget"}
         intro = QLabel(f"Now from {source.get(status.rule.source, status.rule.source)}, in {status.currency}.")
         intro.setWordWrap(True)
@@ -267,11 +268,34 @@ class BudgetDialog(FormDialog):
         self.period.setCurrentIndex(max(0, self.period.findData(status.period.value)))
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("Required; kept in the audit trail")
+        # Where the new budget applies: the narrowest scope first, so a slip never changes the whole floor.
+        self.scope = QComboBox()
+        self._team = status.team
+        self.scope.addItem(f"Only {status.associate}", "associate")
+        if status.team:
+            self.scope.addItem(f"Team default: {status.team}", "team")
+        self.scope.addItem("Floor default: everyone without a team or own budget", "floor")
+        self.add_field(
+            "scope",
+            "&Applies to",
+            self.scope,
+            "Applies to",
+            "This associate's own budget, their team's default, or the floor's default (an own budget wins)",
+        )
         self.add_field("allowance", "A&llowance", self.allowance, "Allowance", "What the associate may give per period")
         self.add_field("cap", "&Cap per gesture", self.cap, "Cap per gesture", "The largest gesture without approval")
         self.add_field("period", "&Period", self.period, "Period", "How often the allowance starts afresh")
         self.add_field("reason", "&Reason", self.reason, "Reason", "Why the budget changes")
         self.resize(460, self.sizeHint().height())
+
+    def scope_arguments(self) -> dict[str, object]:
+        """The scope as GoodwillService.set_budget takes it: associate=…, team=…, or neither for the floor."""
+        kind = self.scope.currentData()
+        if kind == "associate":
+            return {"associate": self._associate_id}
+        if kind == "team":
+            return {"team": self._team}
+        return {}
 
     def check(self) -> bool:
         """A reason is required."""

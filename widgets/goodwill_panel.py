@@ -1064,13 +1064,13 @@ class GoodwillPanel(QWidget):
                 service.set_budget,
                 actor,
                 reason=dialog.reason.text(),
-                associate=status.associate_id,
+                **dialog.scope_arguments(),
                 allowance=dialog.allowance.text(),
                 cap=dialog.cap.text(),
                 period=str(dialog.period.currentData()),
             ),
             lambda rule: self.messages.show_message(
-                f"{status.associate}'s budget: {money(rule.allowance)} {status.currency} per "
+                f"{dialog.scope.currentText()}: {money(rule.allowance)} {status.currency} per "
                 f"{rule.period.label.lower()}, up to {money(rule.cap)} per gesture.",
                 "success",
             ),
