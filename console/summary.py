@@ -75,13 +75,13 @@ _SQL_TIME_RESOLUTION_S = 0.0005
 # -- plain values ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AssociateGoodwill:
-    """One associate's goodwill: what they gave in the range, and their budget in the period holding ``end``."""
+    """One associate's goodwill: what they gave in the range, and their budget in the period holding its last moment."""
 
     associate_id: int
     associate: str
     spent_in_range: Decimal  # gestures net of reversals with effective_at in the range
-    period: str  # shift, week or month: the period of the budget in force at ``end``
-    period_spent: Decimal  # spent in that period (GoodwillService.budgets(at=end))
+    period: str  # shift, week or month: the period of the budget in force at the end of the range
+    period_spent: Decimal  # spent in that period (the one holding the range's last moment)
     allowance: Decimal  # the budget's allowance plus the period's adjustments
     remaining: Decimal
 
@@ -831,12 +831,15 @@ class SummaryService:
     def _by_associate(
         goodwill: GoodwillService, end: datetime, spent: dict[int, Decimal]
     ) -> tuple[AssociateGoodwill, ...]:
-        statuses = {s.associate_id: s for s in goodwill.budgets(at=end)}
+        # The range is [from, to): its budget period is the one holding its last moment, so a shift ending at
+        # 22:00 is judged against the 14:00-22:00 period, not the one starting as it ends.
+        last = end - timedelta(microseconds=1)
+        statuses = {s.associate_id: s for s in goodwill.budgets(at=last)}
         out = []
         for associate_id in set(statuses) | set(spent):
             status = statuses.get(associate_id)
             if status is None:  # an inactive associate who still gave something in the range
-                status = goodwill.budgets(associate=associate_id, at=end)[0]
+                status = goodwill.budgets(associate=associate_id, at=last)[0]
             in_range = spent.get(associate_id, Decimal("0.00"))
             if in_range == 0 and status.spent == 0:
                 continue  # nothing to show for someone who gave nothing this period

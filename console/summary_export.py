@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from console.money import money
+from console.money import money, money_display
 from console.summary import EscalationRow, ShiftSummary, describe, redacted_name
 
 if TYPE_CHECKING:
@@ -45,7 +47,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "nps",
 )
 PAPER_SIZES: dict[str, tuple[float, float]] = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
-HANDOVER_ROWS_PER_PAGE = 28
 
 
 def summary_json(summary: ShiftSummary, *, redact: bool = False) -> str:
@@ -156,6 +157,26 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def zone_name(zone: tzinfo | None) -> str:
+    """The name of a time zone as people read it (``Europe/London``); ``UTC`` for None."""
+    if zone is None:
+        return "UTC"
+    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
+
+
+def zone_time(at: datetime, zone: tzinfo | None, fmt: str = "%a %d %b %H:%M") -> str:
+    """A moment as wall-clock time in ``zone`` (UTC for None): ``Tue 01 Dec 14:05``, as on screen."""
+    return at.astimezone(zone or UTC).strftime(fmt)
+
+
+def zone_span(start: datetime, end: datetime, zone: tzinfo | None) -> str:
+    """``Tue 01 Dec 2026, 14:00 – 22:00`` (one day) or ``Tue 01 Dec 2026 22:00 – Wed 02 Dec 2026 06:00``."""
+    lo, hi = start.astimezone(zone or UTC), end.astimezone(zone or UTC)
+    if lo.date() == hi.date():
+        return f"{lo:%a %d %b %Y}, {lo:%H:%M} – {hi:%H:%M}"
+    return f"{lo:%a %d %b %Y %H:%M} – {hi:%a %d %b %Y %H:%M}"
+
+
 def _no_data(ax: Axes, title: str) -> None:
     ax.set_title(title, fontsize=10, loc="left")
     ax.text(0.5, 0.5, "no data", ha="center", va="center", color="#777777", transform=ax.transAxes)
@@ -163,7 +184,7 @@ def _no_data(ax: Axes, title: str) -> None:
     ax.set_yticks([])
 
 
-def _flow_chart(ax: Axes, summary: ShiftSummary) -> None:
+def _flow_chart(ax: Axes, summary: ShiftSummary, zone: tzinfo | None) -> None:
     unit = {3600: "hour", 86_400: "day"}.get(summary.flow_bucket_seconds, "week")
     title = f"Arrivals vs resolutions per {unit}"
     if not summary.flow or not any(b.arrivals or b.resolutions for b in summary.flow):
@@ -172,10 +193,12 @@ def _flow_chart(ax: Axes, summary: ShiftSummary) -> None:
     positions = list(range(len(summary.flow)))
     ax.bar([p - 0.2 for p in positions], [b.arrivals for b in summary.flow], width=0.4, label="arrivals")
     ax.bar([p + 0.2 for p in positions], [b.resolutions for b in summary.flow], width=0.4, label="resolutions")
-    step = max(1, len(positions) // 8)
-    fmt = "%H:%M" if unit == "hour" else "%m-%d"
-    ax.set_xticks(positions[::step], [summary.flow[p].start.strftime(fmt) for p in positions[::step]], fontsize=7)
-    ax.set_title(title + " (UTC)", fontsize=10, loc="left")
+    step = max(1, -(-len(positions) // 8))
+    fmt = "%H:%M" if unit == "hour" else "%d %b"
+    ax.set_xticks(positions[::step], [zone_time(summary.flow[p].start, zone, fmt) for p in positions[::step]])
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel(f"{unit} starting, {zone_name(zone)}", fontsize=7)
+    ax.set_title(title, fontsize=10, loc="left")
     ax.legend(fontsize=7)
 
 
@@ -198,12 +221,13 @@ def _goodwill_chart(ax: Axes, summary: ShiftSummary) -> None:
         return
     labels = [_short(g.associate, 18) for g in people]
     positions = list(range(len(people)))
-    ax.barh(positions, [float(g.allowance) for g in people], color="#dddddd", label="allowance this period")
+    ax.barh(positions, [float(g.allowance) for g in people], color="#b8c4d6", label="allowance this period")
     ax.barh(positions, [float(g.period_spent) for g in people], height=0.5, color="#dd8452", label="spent this period")
     ax.scatter([float(g.spent_in_range) for g in people], positions, color="#222222", s=12, zorder=3, label="in range")
     ax.set_yticks(positions, labels, fontsize=7)
+    ax.tick_params(labelsize=7)
     ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, frameon=False)
 
 
 def _csat_chart(ax: Axes, summary: ShiftSummary) -> None:
@@ -214,6 +238,7 @@ def _csat_chart(ax: Axes, summary: ShiftSummary) -> None:
     scores = sorted(summary.csat_distribution)
     colors = ["#c44e52", "#dd8452", "#cccc55", "#8fbc8f", "#55a868"]
     ax.bar([str(s) for s in scores], [summary.csat_distribution[s] for s in scores], color=colors[: len(scores)])
+    ax.tick_params(labelsize=7)
     ax.set_xlabel("score (4-5 count as satisfied)", fontsize=7)
     ax.set_title(title, fontsize=10, loc="left")
 
@@ -221,57 +246,587 @@ def _csat_chart(ax: Axes, summary: ShiftSummary) -> None:
 CHARTS: tuple[str, ...] = ("flow", "category", "goodwill", "csat")
 
 
-def draw_chart(kind: str, ax: Axes, summary: ShiftSummary) -> None:
-    """Draw one of the four summary charts on ``ax`` (the PDF's page 2 and the screen use the same drawing).
+def draw_chart(kind: str, ax: Axes, summary: ShiftSummary, zone: tzinfo | None = None) -> None:
+    """Draw one of the four summary charts on ``ax`` (the PDF's chart page and the screen use the same drawing);
+    times (the flow chart's hours) are in ``zone`` (the floor's time zone; UTC for None).
 
     Bars are added in data order: ``flow`` arrivals per bucket then resolutions per bucket; ``category`` the
     categories of ``by_category`` in reverse (largest at the top); ``goodwill`` allowances then spending per
     associate (reversed); ``csat`` scores 1..5.
     """
-    {"flow": _flow_chart, "category": _category_chart, "goodwill": _goodwill_chart, "csat": _csat_chart}[kind](
-        ax, summary
-    )
-
-
-def _text_table(
-    ax: Axes,
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    widths: Sequence[float],
-    right: Sequence[int] = (),
-) -> None:
-    """A table of text: left-aligned columns, except those in ``right`` (numbers)."""
-    ax.axis("off")
-    if not rows:
-        ax.text(0, 1, "none", va="top", fontsize=8, color="#777777", transform=ax.transAxes)
+    if kind == "flow":
+        _flow_chart(ax, summary, zone)
         return
-    table = ax.table(
-        cellText=[list(r) for r in rows],
-        colLabels=list(header),
-        colWidths=list(widths),
-        loc="upper left",
-        cellLoc="left",
+    {"category": _category_chart, "goodwill": _goodwill_chart, "csat": _csat_chart}[kind](ax, summary)
+
+
+# The PDF is laid out in inches from the bottom-left corner of the page (Figure.dpi_scale_trans): a flow of blocks
+# down each page, long tables continued on the next page under their repeated header.
+MARGIN = 0.6
+TOP = 0.8  # where the content starts, below the running header
+BOTTOM = 0.6
+FONT = 7.5  # table text, points
+LINE = FONT * 1.32 / 72  # one line of table text, inches
+PAD = 0.045  # above and below the text of a row
+CELL_PAD = 0.05  # left and right of the text in a cell
+TITLE = 0.3  # a section title
+INK, GREY, RULE, ZEBRA, HEAD = "#1a1a1a", "#5a5a5a", "#c9ced6", "#f2f4f7", "#e1e6ee"
+
+
+@dataclass(frozen=True)
+class _Col:
+    title: str
+    share: float  # of the table's width
+    right: bool = False
+    lines: int = 1  # at most this many lines; longer text ends with "…" at a word
+
+
+class _Measure:
+    """Text widths as the PDF draws them (matplotlib's own font metrics), for wrapping at word boundaries."""
+
+    def __init__(self) -> None:
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.textpath import TextToPath
+
+        self._path = TextToPath()
+        self._fonts = {bold: FontProperties(size=FONT, weight="bold" if bold else "normal") for bold in (False, True)}
+        self._cache: dict[tuple[str, float, bool], float] = {}
+
+    def width(self, text: str, size: float = FONT, bold: bool = False) -> float:
+        """The width of ``text`` in inches."""
+        key = (text, size, bold)
+        if key not in self._cache:
+            font = self._fonts[bold].copy()
+            font.set_size(size)
+            width, _height, _descent = self._path.get_text_width_height_descent(text, font, ismath=False)
+            self._cache[key] = width / 72
+        return self._cache[key]
+
+    def wrap(self, text: str, width: float, lines: int = 1, size: float = FONT, bold: bool = False) -> list[str]:
+        """``text`` in at most ``lines`` lines of ``width`` inches; what does not fit ends in "…" at a word."""
+
+        def fits(piece: str) -> bool:
+            return self.width(piece, size, bold) <= width
+
+        def cut(word: str, tail: str = "") -> str:  # the longest start of a word that fits (one word too long)
+            n = len(word)
+            while n > 1 and not fits(word[:n] + tail):
+                n -= 1
+            return word[:n] + tail
+
+        out: list[str] = []
+        for paragraph in text.split("\n"):  # a line break in the text is kept
+            current = ""
+            for word in paragraph.split():
+                trial = f"{current} {word}" if current else word
+                if fits(trial):
+                    current = trial
+                    continue
+                if current:
+                    out.append(current)
+                rest = word
+                while not fits(rest):  # a word longer than the column (a link): broken where the column ends
+                    piece = cut(rest)
+                    out.append(piece)
+                    rest = rest[len(piece) :]
+                current = rest
+                if len(out) > lines:
+                    break
+            if current:
+                out.append(current)
+            if len(out) > lines:
+                break
+        if len(out) > lines:
+            out = out[:lines]
+            last = out[-1]
+            while " " in last and not fits(last + " …"):
+                last = last.rsplit(" ", 1)[0]
+            out[-1] = last + " …" if fits(last + " …") else cut(last, "…")
+        return out or [""]
+
+
+class _Flow:
+    """Pages of drawing operations: blocks go down the page; one that does not fit starts the next page."""
+
+    def __init__(self, size: tuple[float, float]) -> None:
+        self.width, self.height = size
+        self.pages: list[list[Callable[[Figure], None]]] = []
+        self.y = 0.0
+
+    @property
+    def inner(self) -> float:
+        """The width between the margins."""
+        return self.width - 2 * MARGIN
+
+    def page(self) -> None:
+        """Start a new page (unless the current one is still empty)."""
+        if self.pages and not self.pages[-1]:
+            return
+        self.pages.append([])
+        self.y = self.height - TOP
+
+    def whole_page(self, op: Callable[[Figure], None]) -> None:
+        """A page of its own (the charts)."""
+        self.page()
+        self.pages[-1].append(op)
+        self.y = BOTTOM
+
+    def room(self) -> float:
+        """Height left on the current page."""
+        return self.y - BOTTOM
+
+    def need(self, height: float) -> None:
+        """Go to the next page unless ``height`` fits on this one."""
+        if not self.pages or (self.room() < height and self.pages[-1]):
+            self.page()
+
+    def draw(self, height: float, op: Callable[[Figure, float], None]) -> None:
+        """Draw a block of ``height`` at the current place (its top at ``y``) and move down."""
+        y = self.y
+        self.pages[-1].append(lambda fig: op(fig, y))
+        self.y -= height
+
+    def gap(self, height: float) -> None:
+        """Leave some space."""
+        self.y -= height
+
+
+def _text(
+    fig: Figure,
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: float = FONT,
+    bold: bool = False,
+    color: str = INK,
+    ha: str = "left",
+) -> None:
+    fig.text(
+        x,
+        y,
+        text,
+        fontsize=size,
+        weight="bold" if bold else "normal",
+        color=color,
+        ha=ha,
+        va="top",
+        transform=fig.dpi_scale_trans,
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    table.scale(1, 1.3)
-    for (row, col), cell in table.get_celld().items():
-        cell.set_edgecolor("#bbbbbb")
-        if col in right:
-            cell.get_text().set_horizontalalignment("right")
-        if row == 0:
-            cell.set_facecolor("#eeeeee")
-            cell.set_text_props(weight="bold")
 
 
-def pdf_page_count(summary: ShiftSummary) -> int:
-    """How many pages ``write_pdf`` makes: title and KPIs, charts, themes/stories/follow-ups, handover pages."""
-    return 3 + max(1, -(-len(summary.handover) // HANDOVER_ROWS_PER_PAGE))
+def _rect(fig: Figure, x: float, y: float, width: float, height: float, color: str) -> None:
+    from matplotlib.patches import Rectangle
+
+    fig.add_artist(Rectangle((x, y), width, height, facecolor=color, edgecolor="none", transform=fig.dpi_scale_trans))
 
 
-def write_pdf(summary: ShiftSummary, path: str | Path, *, redact: bool = False, paper: str = "a4") -> int:
-    """A print-ready PDF (A4 or Letter, portrait): KPIs, the four charts, themes and stories, the handover.
+def _rule(fig: Figure, x: float, y: float, width: float, color: str = RULE, weight: float = 0.5) -> None:
+    from matplotlib.lines import Line2D
 
+    fig.add_artist(Line2D([x, x + width], [y, y], color=color, linewidth=weight, transform=fig.dpi_scale_trans))
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A table's header and rows, wrapped to a width: what each takes and how to draw it at (x, y top)."""
+
+    header: float
+    draw_header: Callable[[Figure, float, float], None]
+    rows: list[tuple[float, Callable[[Figure, float, float], None]]]
+
+    @property
+    def height(self) -> float:
+        return self.header + sum(h for h, _draw in self.rows)
+
+
+def _rows(m: _Measure, cols: Sequence[_Col], rows: Sequence[Sequence[str]], width: float) -> _Rows:
+    lefts, x = [], 0.0
+    for col in cols:
+        lefts.append(x)
+        x += col.share * width
+
+    def cells(fig: Figure, x0: float, y: float, texts: Sequence[list[str]], bold: bool) -> None:
+        for col, left, lines in zip(cols, lefts, texts, strict=True):
+            for number, line in enumerate(lines):
+                top = y - PAD - number * LINE
+                if col.right:
+                    _text(fig, x0 + left + col.share * width - CELL_PAD, top, line, bold=bold, ha="right")
+                else:
+                    _text(fig, x0 + left + CELL_PAD, top, line, bold=bold)
+
+    head = [m.wrap(c.title, c.share * width - 2 * CELL_PAD, 2, bold=True) for c in cols]
+    head_h = max(len(lines) for lines in head) * LINE + 2 * PAD
+
+    def draw_header(fig: Figure, x0: float, y: float) -> None:
+        _rect(fig, x0, y - head_h, width, head_h, HEAD)
+        cells(fig, x0, y, head, True)
+        _rule(fig, x0, y - head_h, width, "#8c96a5", 0.7)
+
+    out: list[tuple[float, Callable[[Figure, float, float], None]]] = []
+    for index, row in enumerate(rows):
+        texts = [m.wrap(text, c.share * width - 2 * CELL_PAD, c.lines) for text, c in zip(row, cols, strict=True)]
+        height = max(len(lines) for lines in texts) * LINE + 2 * PAD
+
+        def draw_row(
+            fig: Figure,
+            x0: float,
+            y: float,
+            t: list[list[str]] = texts,
+            h: float = height,
+            zebra: bool = index % 2 == 1,
+        ) -> None:
+            if zebra:
+                _rect(fig, x0, y - h, width, h, ZEBRA)
+            cells(fig, x0, y, t, False)
+            _rule(fig, x0, y - h, width)
+
+        out.append((height, draw_row))
+    return _Rows(head_h, draw_header, out)
+
+
+def _title(text: str, size: float = 11) -> Callable[[Figure, float], None]:
+    def op(fig: Figure, y: float) -> None:
+        _text(fig, MARGIN, y, text, size=size, bold=True)
+
+    return op
+
+
+def _note(text: str, size: float = FONT, color: str = GREY) -> Callable[[Figure, float], None]:
+    def op(fig: Figure, y: float) -> None:
+        _text(fig, MARGIN, y, text, size=size, color=color)
+
+    return op
+
+
+def _at_margin(draw: Callable[[Figure, float, float], None]) -> Callable[[Figure, float], None]:
+    def op(fig: Figure, y: float) -> None:
+        draw(fig, MARGIN, y)
+
+    return op
+
+
+def _table(
+    flow: _Flow, m: _Measure, title: str, cols: Sequence[_Col], rows: Sequence[Sequence[str]], *, empty: str = "none"
+) -> None:
+    """A full-width table under its title; long ones go on over pages, the title ("continued") and header
+    repeated."""
+    laid = _rows(m, cols, rows, flow.inner)
+    first = laid.rows[0][0] if laid.rows else LINE + 2 * PAD
+    flow.need(TITLE + laid.header + first)
+    flow.draw(TITLE, _title(title))
+    if not laid.rows:
+        flow.draw(LINE + 2 * PAD, _note(empty))
+        flow.gap(0.2)
+        return
+    flow.draw(laid.header, _at_margin(laid.draw_header))
+    for height, draw_row in laid.rows:
+        if flow.room() < height:
+            flow.page()
+            flow.draw(TITLE, _title(f"{title} (continued)"))
+            flow.draw(laid.header, _at_margin(laid.draw_header))
+        flow.draw(height, _at_margin(draw_row))
+    flow.gap(0.24)
+
+
+def _side_by_side(
+    flow: _Flow, m: _Measure, tables: Sequence[tuple[str, Sequence[_Col], Sequence[Sequence[str]]]], *, gap: float = 0.3
+) -> None:
+    """Small tables next to each other, each under its title (kept together on one page)."""
+    width = (flow.inner - gap * (len(tables) - 1)) / len(tables)
+    laid = [(title, _rows(m, cols, rows, width)) for title, cols, rows in tables]
+    height = TITLE + max(t.height if t.rows else LINE + 2 * PAD for _title_text, t in laid)
+
+    def op(fig: Figure, y: float) -> None:
+        for number, (title, table) in enumerate(laid):
+            x = MARGIN + number * (width + gap)
+            _text(fig, x, y, title, size=11, bold=True)
+            top = y - TITLE
+            if not table.rows:
+                _text(fig, x, top - PAD, "none", color=GREY)
+                continue
+            table.draw_header(fig, x, top)
+            top -= table.header
+            for row_height, draw_row in table.rows:
+                draw_row(fig, x, top)
+                top -= row_height
+
+    flow.need(height)
+    flow.draw(height, op)
+    flow.gap(0.24)
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count / total * 100:.0f} %" if total else "n/a"
+
+
+def _breakdown(counts: dict[str, int]) -> list[list[str]]:
+    total = sum(counts.values())
+    return [[name.replace("_", " "), str(n), _share(n, total)] for name, n in counts.items()]
+
+
+def _plan(summary: ShiftSummary, size: tuple[float, float], zone: tzinfo | None, note: str | None) -> _Flow:
+    """Lay the PDF out: page 1 (title, handover note, measures, breakdowns, goodwill; continued if long), the chart
+    page, themes / stories / follow-ups due, then the handover from a new page."""
+    m = _Measure()
+    flow = _Flow(size)
+    zone_label = zone_name(zone)
+    who = f"{summary.supervisor}'s escalations" if summary.supervisor else "Whole floor"
+
+    flow.page()
+    flow.draw(0.42, lambda fig, y: _text(fig, MARGIN, y, "End-of-shift summary", size=20, bold=True))
+    flow.draw(
+        0.26, lambda fig, y: _text(fig, MARGIN, y, f"{zone_span(summary.start, summary.end, zone)}  ·  {who}", size=11)
+    )
+    made = f"Times in {zone_label} (the floor's time zone). Made {zone_time(summary.generated_at, zone)}."
+    flow.draw(0.3, _note(made, size=8))
+    if note:
+        lines: list[str] = []
+        for paragraph in note.splitlines() or [""]:
+            lines += m.wrap(paragraph, flow.inner - 0.3, 12, size=9) if paragraph.strip() else [""]
+        lines = lines[:14]
+        height = 0.3 + len(lines) * 9 * 1.35 / 72 + 0.12
+
+        def note_box(fig: Figure, y: float) -> None:
+            _rect(fig, MARGIN, y - height, flow.inner, height, "#fbf6e3")
+            _rect(fig, MARGIN, y - height, 0.05, height, "#d9a826")
+            _text(fig, MARGIN + 0.15, y - 0.08, "Handover note", size=9.5, bold=True)
+            for number, line in enumerate(lines):
+                _text(fig, MARGIN + 0.15, y - 0.3 - number * 9 * 1.35 / 72, line, size=9)
+
+        flow.need(height)
+        flow.draw(height, note_box)
+        flow.gap(0.24)
+
+    kpis = kpi_rows(summary)
+    volume = [kpis[i] for i in (0, 1, 2, 3, 4, 14, 15)]
+    quality = kpis[5:14]
+    measure_cols = (_Col("Measure", 0.6), _Col("Value", 0.4, right=True))
+    _side_by_side(
+        flow,
+        m,
+        (
+            ("Volume and goodwill", measure_cols, [list(r) for r in volume]),
+            ("Speed, SLA and satisfaction", measure_cols, [list(r) for r in quality]),
+        ),
+    )
+    flow.gap(-0.14)
+    flow.draw(0.26, _note("n/a: nothing to measure in the range (no claims, resolutions or answers), never 0."))
+    count_cols = (_Col("", 0.56), _Col("Received", 0.24, right=True), _Col("Share", 0.2, right=True))
+    _side_by_side(
+        flow,
+        m,
+        (
+            ("By category", (_Col("Category", 0.56), *count_cols[1:]), _breakdown(summary.by_category)),
+            ("By channel", (_Col("Channel", 0.56), *count_cols[1:]), _breakdown(summary.by_channel)),
+        ),
+    )
+    cur = summary.currency
+    _table(
+        flow,
+        m,
+        f"Goodwill: spent vs budget per associate ({cur})",
+        (
+            _Col("Associate", 0.28),
+            _Col("Spent in the range", 0.15, right=True),
+            _Col("Spent this period", 0.15, right=True),
+            _Col("Budget", 0.17, right=True),
+            _Col("Remaining", 0.13, right=True),
+            _Col("Used", 0.12, right=True),
+        ),
+        [
+            [
+                g.associate,
+                money_display(g.spent_in_range),
+                money_display(g.period_spent),
+                f"{money_display(g.allowance)} / {g.period}",
+                money_display(g.remaining),
+                _share_used(g.period_spent, g.allowance),
+            ]
+            for g in summary.goodwill_by_associate
+        ],
+        empty="No goodwill given and no budgets set.",
+    )
+    flow.gap(-0.14)
+    approvals = (
+        f"Approvals decided in the range: {summary.approvals_granted} granted, {summary.approvals_declined} declined."
+        f"  Goodwill spent in the range: {money_display(summary.goodwill_spent, cur)}."
+    )
+    flow.need(0.3)
+    flow.draw(0.3, _note(approvals, size=8.5, color=INK))
+
+    flow.whole_page(lambda fig: _chart_page(fig, summary, zone))
+
+    flow.page()
+    _table(
+        flow,
+        m,
+        "Recurring themes (rise against the previous range of the same length)",
+        (
+            _Col("Kind", 0.14),
+            _Col("Name", 0.5),
+            _Col("This range", 0.12, right=True),
+            _Col("Before", 0.12, right=True),
+            _Col("Rise", 0.12, right=True),
+        ),
+        [[t.kind, t.name.replace("_", " "), str(t.count), str(t.previous), f"+{t.rise}"] for t in summary.themes],
+        empty="Nothing rose against the previous range.",
+    )
+    _table(
+        flow,
+        m,
+        "Stories for the huddle",
+        (
+            _Col("", 0.08),
+            _Col("Case", 0.07, right=True),
+            _Col("Customer", 0.18),
+            _Col("When", 0.14),
+            _Col("Story", 0.53, lines=4),
+        ),
+        [
+            [
+                "★ win" if s.kind == "win" else "☹ woe",
+                f"#{s.escalation_id}",
+                s.customer_name,
+                zone_time(s.at, zone),
+                s.text,
+            ]
+            for s in summary.stories
+        ],
+        empty="No case was marked as a win or a woe.",
+    )
+    until = f" (until {zone_time(summary.next_shift_end, zone)})" if summary.next_shift_end else ""
+    _table(
+        flow,
+        m,
+        f"Follow-ups due in the next shift{until}: {len(summary.follow_ups_due)}",
+        (
+            _Col(f"Due ({zone_label})", 0.2),
+            _Col("Case", 0.08, right=True),
+            _Col("Customer", 0.32),
+            _Col("Channel", 0.16),
+            _Col("Holder", 0.24),
+        ),
+        [
+            [
+                zone_time(f.due_at, zone),
+                f"#{f.escalation_id}",
+                f.customer_name,
+                (f.channel or "—").replace("_", " "),
+                f.claimed_by or "unclaimed",
+            ]
+            for f in summary.follow_ups_due
+        ],
+        empty="No follow-up falls due in the next shift.",
+    )
+
+    flow.page()
+    _table(
+        flow,
+        m,
+        f"Handover: {len(summary.handover)} open at the end (times in {zone_label})",
+        (
+            _Col("Case", 0.075, right=True),
+            _Col("Severity", 0.085),
+            _Col("Customer", 0.14, lines=2),
+            _Col("About", 0.185, lines=3),
+            _Col("State", 0.12, lines=3),
+            _Col("Step", 0.07, lines=2),
+            _Col("Next action", 0.17, lines=3),
+            _Col("Due", 0.155, lines=3),
+        ),
+        [
+            [
+                f"#{h.escalation_id}",
+                h.severity,
+                h.customer_name,
+                h.summary,
+                (f"{h.status} by {h.claimed_by}" if h.claimed_by else f"{h.status}, unclaimed")
+                + ("\n(on hold)" if h.on_hold else ""),
+                h.workflow_step.replace("_", " ") if h.workflow_step else "—",
+                h.next_action,
+                (f"{h.due_target}\n{zone_time(h.due_at, zone)}" if h.due_at else "—")
+                + ("\n⚠ overdue" if h.overdue else ""),
+            ]
+            for h in summary.handover
+        ],
+        empty="Nothing open: the next shift starts with a clean queue.",
+    )
+    return flow
+
+
+def _share_used(spent: Decimal, allowance: Decimal) -> str:
+    if allowance <= 0:
+        return "n/a"
+    share = float(spent / allowance * 100)
+    return f"{share:.0f} %" + (" ⚠" if share > 80 else "")
+
+
+def _chart_page(fig: Figure, summary: ShiftSummary, zone: tzinfo | None) -> None:
+    width, height = fig.get_size_inches()
+    grid = fig.subplots(
+        2,
+        2,
+        gridspec_kw={
+            "left": 0.12,
+            "right": 1 - MARGIN / width,
+            "top": 1 - (TOP + 0.55) / height,
+            "bottom": (BOTTOM + 0.7) / height,
+            "hspace": 0.4,
+            "wspace": 0.5,
+        },
+    )
+    for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
+        draw_chart(kind, ax, summary, zone)
+    _text(fig, MARGIN, height - TOP + 0.05, "Charts", size=11, bold=True)
+
+
+def _shown(summary: ShiftSummary, redact: bool) -> ShiftSummary:
+    return ShiftSummary.from_dict(summary.as_dict(redact=True)) if redact else summary
+
+
+def _redact_note(summary: ShiftSummary, note: str | None, redact: bool) -> str | None:
+    """The handover note with the names of the summary's customers replaced by their ids, when redacting."""
+    if not note or not redact:
+        return note
+    names: dict[str, int] = {h.customer_name: h.customer_id for h in summary.handover}
+    names.update({s.customer_name: s.customer_id for s in summary.stories})
+    names.update({f.customer_name: f.customer_id for f in summary.follow_ups_due})
+    for name in sorted(names, key=len, reverse=True):
+        if name:
+            note = note.replace(name, redacted_name(names[name]))
+    return note
+
+
+def pdf_page_count(
+    summary: ShiftSummary,
+    *,
+    paper: str = "a4",
+    zone: tzinfo | None = None,
+    note: str | None = None,
+    redact: bool = False,
+) -> int:
+    """How many pages ``write_pdf`` makes with the same arguments."""
+    return len(
+        _plan(_shown(summary, redact), PAPER_SIZES[paper.lower()], zone, _redact_note(summary, note, redact)).pages
+    )
+
+
+def write_pdf(
+    summary: ShiftSummary,
+    path: str | Path,
+    *,
+    redact: bool = False,
+    paper: str = "a4",
+    zone: tzinfo | None = None,
+    note: str | None = None,
+) -> int:
+    """A print-ready PDF (A4 or Letter, portrait), every time in ``zone`` (the floor's time zone; UTC for None).
+
+    Page 1: the range, the handover ``note`` (if given), the measures, by category and channel, goodwill against
+    budget per associate and the approvals; then the four charts; the rising themes, the stories and every
+    follow-up due in the next shift; and the handover, every open escalation. Long tables go on over as many pages
+    as they need, under their repeated header; long texts wrap, and end with "…" at a word only past their lines.
     Returns the number of pages written.
     """
     import matplotlib
@@ -281,142 +836,26 @@ def write_pdf(summary: ShiftSummary, path: str | Path, *, redact: bool = False, 
     from matplotlib.figure import Figure
 
     size = PAPER_SIZES[paper.lower()]
-    data = summary.as_dict(redact=redact)
-    who = f"Supervisor: {summary.supervisor}" if summary.supervisor else "Whole floor"
-    period = f"{summary.start:%Y-%m-%d %H:%M} – {summary.end:%Y-%m-%d %H:%M} UTC"
-    pages = 0
-
-    def page() -> Figure:
-        fig = Figure(figsize=size)
-        fig.text(0.06, 0.975, "End-of-shift summary", fontsize=9, color="#555555", va="top")
-        fig.text(0.94, 0.975, period, fontsize=8, color="#555555", va="top", ha="right")
-        return fig
-
-    def emit(pdf: PdfPages, fig: Figure) -> None:
-        nonlocal pages
-        pages += 1
-        fig.text(0.94, 0.02, f"page {pages}", fontsize=7, color="#777777", ha="right")
-        pdf.savefig(fig)  # type: ignore[no-untyped-call]
-
+    shown = _shown(summary, redact)
+    flow = _plan(shown, size, zone, _redact_note(summary, note, redact))
+    who = f"{shown.supervisor}'s escalations" if shown.supervisor else "Whole floor"
+    period = f"{zone_span(shown.start, shown.end, zone)} ({zone_name(zone)})"
+    total = len(flow.pages)
     with PdfPages(
         str(path), metadata={"Title": f"End-of-shift summary {period}", "Creator": "Supervisor Console"}
     ) as pdf:
-        # 1. Title and the KPI table.
-        fig = page()
-        fig.text(0.06, 0.93, "End-of-shift summary", fontsize=20, weight="bold", va="top")
-        fig.text(0.06, 0.895, f"{period}    {who}", fontsize=10, va="top")
-        ax = fig.add_axes((0.06, 0.25, 0.88, 0.62))
-        _text_table(ax, ("Measure", "Value"), kpi_rows(summary), (0.55, 0.45), right=(1,))
-        breakdown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.by_channel.items()) or "none"
-        fig.text(0.06, 0.2, _short(f"By channel: {breakdown}", 110), fontsize=8, va="top")
-        fig.text(
-            0.06,
-            0.17,
-            "n/a: nothing to measure in the range (no claims, resolutions or answers).",
-            fontsize=7,
-            color="#555555",
-            va="top",
-        )
-        emit(pdf, fig)
-
-        # 2. The charts.
-        fig = page()
-        grid = fig.subplots(
-            2, 2, gridspec_kw={"left": 0.1, "right": 0.95, "top": 0.92, "bottom": 0.08, "hspace": 0.35, "wspace": 0.45}
-        )
-        _flow_chart(grid[0][0], summary)
-        _category_chart(grid[0][1], summary)
-        _goodwill_chart(grid[1][0], summary)
-        _csat_chart(grid[1][1], summary)
-        emit(pdf, fig)
-
-        # 3. Themes, stories and the follow-ups due in the next shift.
-        fig = page()
-        sections = (
-            (
-                "Recurring themes (rise against the previous range of the same length)",
-                ("kind", "name", "now", "before", "rise"),
-                [
-                    (t["kind"], _short(str(t["name"]), 48), str(t["count"]), str(t["previous"]), f"+{t['rise']}")
-                    for t in data["themes"]
-                ],
-                (0.12, 0.52, 0.12, 0.12, 0.12),
-            ),
-            (
-                "Stories for the huddle",
-                ("", "case", "customer", "story"),
-                [
-                    (
-                        "win" if s["kind"] == "win" else "woe",
-                        f"#{s['escalation_id']}",
-                        _short(s["customer_name"], 22),
-                        _short(s["text"], 70),
-                    )
-                    for s in data["stories"]
-                ],
-                (0.07, 0.08, 0.2, 0.65),
-            ),
-            (
-                "Follow-ups due in the next shift",
-                ("due (UTC)", "case", "customer", "channel", "holder"),
-                [
-                    (
-                        f["due_at"][:16].replace("T", " "),
-                        f"#{f['escalation_id']}",
-                        _short(f["customer_name"], 26),
-                        f["channel"] or "",
-                        f["claimed_by"] or "",
-                    )
-                    for f in data["follow_ups_due"]
-                ],
-                (0.2, 0.1, 0.35, 0.15, 0.2),
-            ),
-        )
-        top = 0.93
-        for title, header, rows, widths in sections:
-            shown = rows[:12]
-            height = 0.03 + 0.022 * (len(shown) + 1)
-            fig.text(0.06, top, title, fontsize=11, weight="bold", va="top")
-            ax = fig.add_axes((0.06, top - 0.02 - height, 0.88, height))
-            _text_table(ax, header, shown, widths)
-            if len(rows) > len(shown):
-                fig.text(0.06, top - 0.025 - height, f"… and {len(rows) - len(shown)} more", fontsize=7, va="top")
-            top -= height + 0.08
-        emit(pdf, fig)
-
-        # 4. The handover, paginated.
-        handover = data["handover"]
-        chunks = [handover[i : i + HANDOVER_ROWS_PER_PAGE] for i in range(0, len(handover), HANDOVER_ROWS_PER_PAGE)]
-        for number, chunk in enumerate(chunks or [[]], start=1):
-            fig = page()
-            label = f" ({number}/{len(chunks)})" if len(chunks) > 1 else ""
-            fig.text(
-                0.06, 0.93, f"Handover: {len(handover)} open at the end{label}", fontsize=13, weight="bold", va="top"
-            )
-            handover_rows = [
-                (
-                    f"#{h['escalation_id']}",
-                    h["severity"],
-                    _short(h["customer_name"], 20),
-                    h["status"] + (" (hold)" if h["on_hold"] else ""),
-                    h["claimed_by"] or "—",
-                    h["workflow_step"] or "—",
-                    _short(h["next_action"], 38),
-                    (f"{h['due_target']} {h['due_at'][5:16].replace('T', ' ')}" if h["due_at"] else "")
-                    + (" ⚠" if h["overdue"] else ""),
-                )
-                for h in chunk
-            ]
-            height = min(0.86, 0.03 + 0.027 * (len(handover_rows) + 1))
-            ax = fig.add_axes((0.04, 0.9 - height, 0.92, height))
-            _text_table(
-                ax,
-                ("case", "severity", "customer", "state", "holder", "step", "next action", "due (UTC)"),
-                handover_rows,
-                (0.06, 0.08, 0.15, 0.12, 0.08, 0.08, 0.27, 0.16),
-            )
-            emit(pdf, fig)
-    return pages
+        for number, ops in enumerate(flow.pages, start=1):
+            fig = Figure(figsize=size)
+            width, height = size
+            _text(fig, MARGIN, height - 0.4, f"End-of-shift summary  ·  {who}", size=8, color=GREY)
+            _text(fig, width - MARGIN, height - 0.4, period, size=8, color=GREY, ha="right")
+            _rule(fig, MARGIN, height - 0.58, width - 2 * MARGIN, RULE, 0.6)
+            for op in ops:
+                op(fig)
+            _text(fig, MARGIN, 0.42, f"Supervisor Console  ·  times in {zone_name(zone)}", size=7, color=GREY)
+            _text(fig, width - MARGIN, 0.42, f"page {number} of {total}", size=7, color=GREY, ha="right")
+            pdf.savefig(fig)
+    return total
 
 
 def summary_text(summary: ShiftSummary, *, redact: bool = False) -> str:

@@ -17,7 +17,7 @@ import numpy
 import pytest
 
 from console.actor import Actor
-from console.domain import Role
+from console.domain import Category, Channel, Role, Severity
 from console.errors import NotFound, ValidationError
 from console.goodwill import GoodwillService
 from console.importer import preset, run_import
@@ -402,3 +402,33 @@ def test_summarising_the_imported_cfpb_2019_sample_matches_the_file(database: Da
     assert summary.by_category == dict(categories)
     assert summary.flow_bucket_seconds == 7 * 86400
     assert sum(b.arrivals for b in summary.flow) == len(rows)
+
+
+def test_goodwill_is_judged_against_the_budget_period_the_range_ends_in(database: Database) -> None:
+    """A shift summary ending at 22:00 sharp reads the 14:00-22:00 budget period, not the one starting at 22:00."""
+    from console.intake import IntakeService, NewEscalation
+
+    manager = make_actor(database, "meg", Role.MANAGER)
+    sup = make_actor(database, "sue")
+    IntakeService(database).escalate(
+        None,
+        NewEscalation(
+            customer_name="Ada", customer_ref="C-9", channel=Channel.PHONE, category=Category.BILLING_ERROR,
+            severity=Severity.NORMAL, associate_name="Ravi", summary="Double charge", details="",
+            external_ref=None, source="cli",
+        ),
+    )  # fmt: skip
+    goodwill = GoodwillService(database)
+    goodwill.set_budget(manager, associate="Ravi", period="shift", allowance="60.00", cap="20.00", reason="test")
+    start = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # the floor's default shifts start at 06:00, 14:00, 22:00 UTC
+    goodwill.grant(
+        sup, associate="Ravi", amount="15.00", gesture_type="credit", reason_code="billing_error",
+        customer_ref="C-9", at=start + timedelta(hours=3),
+    )  # fmt: skip
+    summary = SummaryService(database).build(start, start + timedelta(hours=8))
+    ravi = next(a for a in summary.goodwill_by_associate if a.associate == "Ravi")
+    assert (ravi.spent_in_range, ravi.period_spent, ravi.remaining) == (
+        Decimal("15.00"),
+        Decimal("15.00"),
+        Decimal("45.00"),
+    )

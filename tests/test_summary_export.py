@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import statistics
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy
 import pytest
 from PIL import Image
 
-from console.summary import MEASURE_KEYS, SummaryService
-from console.summary_export import pdf_page_count, summary_json, write_csv, write_csv_to, write_pdf
+from console.domain import Role
+from console.goodwill import GoodwillService
+from console.summary import MEASURE_KEYS, FollowUpDue, ShiftSummary, SummaryService
+from console.summary_export import pdf_page_count, summary_json, write_csv, write_csv_to, write_pdf, zone_time
 from db.engine import Database
-from tests.conftest import MAIN, PYTHON, run_main_env
+from tests.conftest import MAIN, PYTHON, make_actor, run_main_env
 from tests.test_summary import END, T0, build_floor
 
 
@@ -161,3 +165,88 @@ def test_the_cli_prints_the_summary_and_writes_the_same_numbers(sqlite_url: str,
                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert unknown.returncode == 1
     assert "ghost" in unknown.stderr
+
+
+def _crowded(summary: ShiftSummary, follow_ups: int, open_cases: int) -> ShiftSummary:
+    """The summary with many follow-ups due and many open cases, some with long texts."""
+    long_action = "Call the customer back about the replacement courier, confirm the address and the refund " * 3
+    base = summary.handover[0]
+    return dataclasses.replace(
+        summary,
+        follow_ups_due=tuple(
+            FollowUpDue(9000 + i, 5000 + i, END + timedelta(minutes=7 * i), "phone", 1, f"Follower {i}", "sam")
+            for i in range(follow_ups)
+        ),
+        handover=tuple(
+            dataclasses.replace(base, escalation_id=7000 + i, next_action=long_action, due_at=END + timedelta(hours=i))
+            for i in range(open_cases)
+        ),
+    )
+
+
+def test_the_pdf_lists_every_follow_up_and_open_case_over_pages_in_the_floor_zone(
+    database: Database, tmp_path: Path
+) -> None:
+    build_floor(database)
+    summary = _crowded(SummaryService(database).build(T0, END), follow_ups=61, open_cases=45)
+    zone = ZoneInfo("America/New_York")
+    path = tmp_path / "crowded.pdf"
+    pages = write_pdf(summary, path, zone=zone, note="Watch #7001; call Follower 3 first.")
+    assert pages == pdf_page_count(summary, zone=zone, note="x") > 5
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for f in summary.follow_ups_due:  # every one, no "... and N more"
+        assert f"#{f.escalation_id}" in text
+        assert zone_time(f.due_at, zone) in text  # wall-clock time on the floor, not UTC
+    for h in summary.handover:
+        assert f"#{h.escalation_id}" in text
+    assert "more" not in text.replace("more than", "")
+    assert "(continued)" in text
+    assert "times in America/New_York" in text
+    assert "UTC" not in text
+    assert "Handover note" in text
+    assert "call Follower 3 first." in text
+    for section in ("By category", "By channel", "Goodwill: spent vs budget per associate"):
+        assert section in text
+    # Long next actions end cleanly at a word, never cut inside one.
+    cut = [line for line in text.splitlines() if "…" in line]
+    assert cut
+    assert all(line.rstrip().endswith(" …") for line in cut)
+    assert zone_time(END, zone) == "Mon 02 Mar 11:00"  # 16:00 UTC is 11:00 in New York in March
+
+
+def test_wrapping_keeps_words_whole_and_marks_what_is_left_out() -> None:
+    from console.summary_export import _Measure
+
+    m = _Measure()
+    lines = m.wrap("the quick brown fox jumps over the lazy dog " * 5, 1.0, lines=2)
+    assert len(lines) == 2
+    assert lines[-1].endswith(" …")
+    words = {"the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog"}
+    assert all(word in words for line in lines for word in line.removesuffix(" …").split())
+    assert m.wrap("claim\nTue 01 Dec 21:24", 3.0, lines=3) == ["claim", "Tue 01 Dec 21:24"]
+    assert m.wrap("short", 1.0) == ["short"]
+
+
+def test_the_cli_pdf_uses_the_floor_zone_and_the_paper(sqlite_url: str, tmp_path: Path) -> None:
+    database = Database(sqlite_url)
+    try:
+        build_floor(database)
+        manager = make_actor(database, "mona", Role.MANAGER)
+        GoodwillService(database).set_floor_settings(manager, reason="floor in Berlin", timezone="Europe/Berlin")
+    finally:
+        database.dispose()
+    pdf = tmp_path / "s.pdf"
+    done = subprocess.run(
+        [PYTHON, MAIN, "summary", "--from", T0.isoformat(), "--to", END.isoformat(), "--pdf", str(pdf),
+         "--paper", "letter", "--csv", str(tmp_path / "s.csv")],
+        env=run_main_env(sqlite_url), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Mon 02 Mar 2026, 09:00 – 17:00" in text  # 08:00-16:00 UTC
+    assert "times in Europe/Berlin" in text
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "612 x 792" in info  # Letter
+    rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
+    assert rows
+    assert all(r["received"].endswith("+00:00") for r in rows)  # the CSV stays ISO 8601 UTC

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,9 +16,11 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QTableView
 from pytestqt.qtbot import QtBot
 
+from console.domain import Role
+from console.goodwill import GoodwillService
 from console.shifts import ShiftService
 from console.summary import SummaryService
-from console.summary_export import kpi_rows
+from console.summary_export import kpi_rows, zone_time
 from db.engine import Database
 from main import build_main_window
 from tests.conftest import ROOT, make_actor
@@ -255,3 +258,36 @@ def test_every_control_of_the_summary_and_shift_dialogs_is_named_with_a_tooltip(
     names = {a.objectName(): a.toolTip() for a in window.actions()}
     assert "Ctrl+Shift+Y" in names["actionShiftSummary"]
     assert "Ctrl+Shift+E" in names["actionEndShift"]
+
+
+def test_the_window_charts_and_pdf_show_times_in_the_floor_zone(
+    qtbot: QtBot, db: Database, open_window: Callable[[str], MainWindow], tmp_path: Path
+) -> None:
+    build_floor(db)
+    manager = make_actor(db, "mona", Role.MANAGER)
+    GoodwillService(db).set_floor_settings(manager, reason="the floor is in New York", timezone="America/New_York")
+    zone = ZoneInfo("America/New_York")
+    window = open_window("sam")
+    view = window.show_summary_view()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    assert "America/New_York" in view.zone_label.text()
+    _build(qtbot, view, T0, END)
+    assert view.summary is not None
+    assert (view.summary.start, view.summary.end) == (T0, END)  # the range editors read floor wall-clock time
+    assert view.heading.text().startswith("Mon 02 Mar 03:00 – Mon 02 Mar 11:00")  # 08:00-16:00 UTC
+    assert view.charts is not None
+    labels = [t.get_text() for t in view.charts.axes["flow"].get_xticklabels()]
+    assert labels[0] == "03:00"
+    assert "America/New_York" in view.charts.axes["flow"].get_xlabel()
+    handover = view.summary.handover
+    due = [r[6] for r in _texts(view.handover_table)]
+    assert due == [
+        f"{h.due_target} {zone_time(h.due_at, zone)}" + (" ⚠ overdue" if h.overdue else "") if h.due_at else "—"
+        for h in handover
+    ]
+    pdf = tmp_path / "summary.pdf"
+    with qtbot.waitSignal(view.exported, timeout=20_000):
+        view.export("pdf", str(pdf))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Mon 02 Mar 2026, 03:00 – 11:00" in text
+    assert "times in America/New_York" in text

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 from console.actor import Actor
 from console.errors import ConsoleError
 from console.shifts import MAX_HANDOVER_NOTE, ShiftInfo, ShiftService
-from widgets.goodwill_panel import Column, RowsModel, _table, local_time
-from widgets.summary_view import handover_table
+from widgets.goodwill_panel import Column, RowsModel, _table
+from widgets.summary_view import FloorClock, handover_table, refresh_cells
 from widgets.tasks import TaskRunner
 
 
@@ -29,9 +29,9 @@ def _name(widget: QWidget, name: str, accessible: str, tip: str = "") -> None:
         widget.setToolTip(tip)
 
 
-def _shift_span(info: ShiftInfo) -> str:
-    end = local_time(info.ended_at) if info.ended_at else "now"
-    return f"{local_time(info.started_at)} – {end}"
+def _shift_span(info: ShiftInfo, clock: FloorClock) -> str:
+    end = clock.time(info.ended_at) if info.ended_at else "now"
+    return f"{clock.time(info.started_at)} – {end}"
 
 
 class EndShiftDialog(QDialog):
@@ -143,10 +143,11 @@ class HandoverDialog(QDialog):
         self.info, self.service, self.runner, self.actor = info, service, runner, actor
         self._acknowledging = False
         summary = info.saved_summary()
+        self.clock = FloorClock()
         layout = QVBoxLayout(self)
-        who = QLabel(f"<b>Handover from {info.supervisor_name}</b> — shift {_shift_span(info)}")
-        _name(who, "handoverFrom", "Who handed over, and when")
-        layout.addWidget(who)
+        self.who = QLabel()
+        _name(self.who, "handoverFrom", "Who handed over, and when")
+        layout.addWidget(self.who)
         label = QLabel("&Note:")
         self.note = QPlainTextEdit(info.handover_note or "(no note)")
         _name(self.note, "handoverNoteText", "Handover note", "What the last supervisor wrote for you")
@@ -155,9 +156,11 @@ class HandoverDialog(QDialog):
         label.setBuddy(self.note)
         layout.addWidget(label)
         layout.addWidget(self.note)
-        self.table, self.model = handover_table("handoverDialogTable")
+        self.table, self.model = handover_table("handoverDialogTable", self.clock)
         cases = list(summary.handover) if summary is not None else []
         self.model.set_rows(cases)
+        self._show_times()
+        self.clock.load(service.db, runner, self._show_times)
         caption = QLabel(f"<b>{len(cases)} open escalation{'s' if len(cases) != 1 else ''}</b> at the end of the shift")
         caption.setBuddy(self.table)
         layout.addWidget(caption)
@@ -176,6 +179,14 @@ class HandoverDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(1000, 560)
         self.setWindowModality(Qt.WindowModality.WindowModal)
+
+    def _show_times(self) -> None:
+        """The shift's span and the due times, in the floor's time zone once it is known."""
+        self.who.setText(
+            f"<b>Handover from {self.info.supervisor_name}</b> — shift {_shift_span(self.info, self.clock)} "
+            f"(times in {self.clock.name})"
+        )
+        refresh_cells(self.model)
 
     def _open_summary(self) -> None:
         self.openSummary.emit(self.info)
@@ -205,15 +216,16 @@ class PastShiftsDialog(QDialog):
         self.setAccessibleName("Past shifts")
         self.setWindowTitle("Past shifts")
         layout = QVBoxLayout(self)
+        self.clock = FloorClock()
         self.model: RowsModel[ShiftInfo] = RowsModel(
             [
                 Column("Supervisor", lambda s: s.supervisor_name),
-                Column("Shift", _shift_span),
+                Column("Shift", lambda s: _shift_span(s, self.clock)),
                 Column("Open at the end", lambda s: str(len((s.summary or {}).get("handover", []))), align_right=True),
                 Column("Handover note", lambda s: " ".join((s.handover_note or "—").split())),
             ],
             lambda s: s.id,
-            lambda s: f"{s.supervisor_name}'s shift {_shift_span(s)}",
+            lambda s: f"{s.supervisor_name}'s shift {_shift_span(s, self.clock)}",
         )
         self.table = _table("pastShiftsTable", "Past shifts", "Ended shifts; open one to see its summary", self.model)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -228,6 +240,7 @@ class PastShiftsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.resize(900, 420)
+        self.clock.load(service.db, runner, lambda: refresh_cells(self.model))
         runner.read(service.past_shifts, self._loaded)
 
     def _loaded(self, shifts: list[ShiftInfo]) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDateTime, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QDateTime, Qt, QTimeZone, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from console.accounts import AccountService
 from console.errors import ConsoleError
+from console.goodwill import GoodwillService
 from console.money import money_display
 from console.shifts import ShiftService
 from console.summary import (
@@ -48,10 +49,10 @@ from console.summary import (
     SummaryService,
     Theme,
 )
-from console.summary_export import kpi_rows
+from console.summary_export import kpi_rows, zone_name
 from db.engine import Database
 from db.types import utcnow
-from widgets.goodwill_panel import Column, RowsModel, _button, _table, local_time
+from widgets.goodwill_panel import Column, RowsModel, _button, _table
 from widgets.message_bar import MessageBar
 from widgets.tasks import TaskRunner
 
@@ -90,40 +91,81 @@ def _label(code: str) -> str:
     return code.replace("_", " ")
 
 
-def _due(h: HandoverItem) -> str:
-    if h.due_at is None:
-        return "—"
-    return f"{h.due_target} {local_time(h.due_at)}" + (" ⚠ overdue" if h.overdue else "")
+class FloorClock:
+    """Times as the summary shows them: wall-clock time in the floor's one time zone (the goodwill settings' zone,
+    the same as the PDF), or the computer's local time until that is known."""
+
+    def __init__(self, zone: tzinfo | None = None) -> None:
+        self.zone = zone
+
+    @property
+    def name(self) -> str:
+        """The zone's name, ``Europe/London`` (``local time`` until known)."""
+        return zone_name(self.zone) if self.zone is not None else "local time"
+
+    def time(self, at: datetime) -> str:
+        """``Tue 01 Dec 14:05`` in the floor's zone."""
+        return at.astimezone(self.zone).strftime("%a %d %b %H:%M")
+
+    def load(self, database: Database, runner: TaskRunner, then: Callable[[], None]) -> None:
+        """Read the floor's zone off the GUI thread; ``then`` redraws what shows times."""
+
+        def loaded(zone: tzinfo) -> None:
+            self.zone = zone
+            then()
+
+        runner.read(lambda: GoodwillService(database).floor_settings().zone, loaded, lambda _error: None)
+
+
+def refresh_cells(model: RowsModel[Any]) -> None:
+    """Redraw every cell (the rows are the same; how their times read changed)."""
+    if model.rowCount():
+        model.dataChanged.emit(model.index(0, 0), model.index(model.rowCount() - 1, model.columnCount() - 1))
 
 
 def _state(h: HandoverItem) -> str:
     return h.status + (" (on hold)" if h.on_hold else "")  # the reason is in the next action ("Waiting on: …")
 
 
-HANDOVER_COLUMNS: list[Column[HandoverItem]] = [
-    Column("Case", lambda h: f"#{h.escalation_id}", align_right=True),
-    Column("Severity", lambda h: h.severity),
-    Column("Customer", lambda h: h.customer_name),
-    Column("State", _state),
-    Column("Holder", lambda h: h.claimed_by or "unclaimed"),
-    Column("Step", lambda h: _label(h.workflow_step) if h.workflow_step else "—"),
-    Column("Due", _due),
-    Column("Next action", lambda h: h.next_action),
-    Column("Summary", lambda h: h.summary),
-]
+def handover_columns(clock: FloorClock) -> list[Column[HandoverItem]]:
+    """The handover's columns, times in the floor's zone."""
+
+    def due(h: HandoverItem) -> str:
+        if h.due_at is None:
+            return "—"
+        return f"{h.due_target} {clock.time(h.due_at)}" + (" ⚠ overdue" if h.overdue else "")
+
+    return [
+        Column("Case", lambda h: f"#{h.escalation_id}", align_right=True),
+        Column("Severity", lambda h: h.severity),
+        Column("Customer", lambda h: h.customer_name),
+        Column("State", _state),
+        Column("Holder", lambda h: h.claimed_by or "unclaimed"),
+        Column("Step", lambda h: _label(h.workflow_step) if h.workflow_step else "—"),
+        Column("Due", due),
+        Column("Next action", lambda h: h.next_action),
+        Column("Summary", lambda h: h.summary),
+    ]
 
 
-def handover_sentence(h: HandoverItem) -> str:
+def handover_sentence(h: HandoverItem, clock: FloorClock | None = None) -> str:
     """One open case as the next shift inherits it, as a screen reader says it."""
+    clock = clock or FloorClock()
+    due = f"{h.due_target} {clock.time(h.due_at)}" + (" overdue" if h.overdue else "") if h.due_at else "—"
     return (
         f"Case {h.escalation_id}, {h.severity}, {h.customer_name}, {_state(h)}, "
-        f"{h.claimed_by or 'unclaimed'}; next: {h.next_action}; due: {_due(h)}"
+        f"{h.claimed_by or 'unclaimed'}; next: {h.next_action}; due: {due}"
     )
 
 
-def handover_table(name: str = "handoverTable") -> tuple[QTableView, RowsModel[HandoverItem]]:
+def handover_table(
+    name: str = "handoverTable", clock: FloorClock | None = None
+) -> tuple[QTableView, RowsModel[HandoverItem]]:
     """The handover table (every open escalation with state, step, next action and due), for any window."""
-    model: RowsModel[HandoverItem] = RowsModel(HANDOVER_COLUMNS, lambda h: h.escalation_id, handover_sentence)
+    clock = clock or FloorClock()
+    model: RowsModel[HandoverItem] = RowsModel(
+        handover_columns(clock), lambda h: h.escalation_id, lambda h: handover_sentence(h, clock)
+    )
     table = _table(
         name, "Handover: open escalations", "Every escalation open at the end, with what to do next and when", model
     )
@@ -132,18 +174,20 @@ def handover_table(name: str = "handoverTable") -> tuple[QTableView, RowsModel[H
     return table, model
 
 
-DRILL_COLUMNS: list[Column[EscalationRow]] = [
-    Column("Case", lambda r: f"#{r.id}", align_right=True),
-    Column("Customer", lambda r: r.customer_name),
-    Column("Channel", lambda r: _label(r.channel)),
-    Column("Category", lambda r: _label(r.category)),
-    Column("Severity", lambda r: r.severity),
-    Column("Status", lambda r: r.status),
-    Column("Received", lambda r: local_time(r.escalated_at)),
-    Column("Resolved", lambda r: local_time(r.resolved_at) if r.resolved_at else "—"),
-    Column("Holder", lambda r: r.claimed_by or "unclaimed"),
-    Column("CSAT", lambda r: "n/a" if r.csat is None else str(r.csat), align_right=True),
-]
+def drill_columns(clock: FloorClock) -> list[Column[EscalationRow]]:
+    """The columns of the escalations behind a bar."""
+    return [
+        Column("Case", lambda r: f"#{r.id}", align_right=True),
+        Column("Customer", lambda r: r.customer_name),
+        Column("Channel", lambda r: _label(r.channel)),
+        Column("Category", lambda r: _label(r.category)),
+        Column("Severity", lambda r: r.severity),
+        Column("Status", lambda r: r.status),
+        Column("Received", lambda r: clock.time(r.escalated_at)),
+        Column("Resolved", lambda r: clock.time(r.resolved_at) if r.resolved_at else "—"),
+        Column("Holder", lambda r: r.claimed_by or "unclaimed"),
+        Column("CSAT", lambda r: "n/a" if r.csat is None else str(r.csat), align_right=True),
+    ]
 
 
 def _drill_sentence(r: EscalationRow) -> str:
@@ -176,8 +220,8 @@ class SummaryCharts(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
 
-    def show_summary(self, summary: ShiftSummary) -> None:
-        """Draw the four charts of a summary."""
+    def show_summary(self, summary: ShiftSummary, zone: tzinfo | None = None) -> None:
+        """Draw the four charts of a summary (times in ``zone``, the floor's)."""
         from console.summary_export import CHARTS, draw_chart
 
         self.figure.clear()
@@ -185,7 +229,7 @@ class SummaryCharts(QWidget):
         grid = self.figure.subplots(2, 2)
         self.axes = {}
         for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
-            draw_chart(kind, ax, summary)
+            draw_chart(kind, ax, summary, zone)
             self.axes[kind] = ax
             for index, patch in enumerate(ax.patches):
                 patch.set_picker(True)
@@ -201,7 +245,8 @@ class SummaryCharts(QWidget):
         base = palette.color(QPalette.ColorRole.Base).name()
         for ax in self.figure.axes:
             ax.set_facecolor(base)
-            ax.title.set_color(fg)
+            for loc in ("left", "center", "right"):  # the charts' titles are on the left
+                ax.set_title(ax.get_title(loc=loc), loc=loc, color=fg, fontsize=10)
             ax.xaxis.label.set_color(fg)
             ax.yaxis.label.set_color(fg)
             ax.tick_params(colors=fg, which="both")
@@ -253,6 +298,8 @@ class SummaryView(QWidget):
         self._rows: list[EscalationRow] | None = None
         self._rows_for: tuple[datetime, datetime, str | None] | None = None
         self._progressed.connect(self._on_progress)
+        self.clock = FloorClock()
+        self._shown: tuple[str | None, str | None] = (None, None)  # the title and note of the summary shown
 
         self.messages = MessageBar()
         layout = QVBoxLayout(self)
@@ -276,6 +323,11 @@ class SummaryView(QWidget):
         font.setBold(True)
         self.heading.setFont(font)
         layout.addWidget(self.heading)
+        self.zone_label = QLabel("Times in local time.")
+        self.zone_label.setObjectName("summaryTimeZone")
+        self.zone_label.setAccessibleName("Time zone of the times shown")
+        self.zone_label.setToolTip("Every time in this window, the charts and the PDF is in the floor's time zone")
+        layout.addWidget(self.zone_label)
         self.note = QLabel()
         self.note.setObjectName("summaryHandoverNote")
         self.note.setAccessibleName("Handover note")
@@ -295,6 +347,7 @@ class SummaryView(QWidget):
         layout.addLayout(self._build_exports())
         self._range_kind_changed()
         self._load_supervisors()
+        self.clock.load(database, runner, self._zone_loaded)
         self.resize(1280, 860)
 
     # -- building ------------------------------------------------------------------------------------------------
@@ -309,9 +362,9 @@ class SummaryView(QWidget):
         self.range_kind.addItem("Custom range", RANGE_CUSTOM)
         self.range_kind.currentIndexChanged.connect(self._range_kind_changed)
         now = QDateTime.currentDateTime()
-        self.range_from = self._date_edit("summaryFrom", "From", "Start of the custom range (local time)", now)
+        self.range_from = self._date_edit("summaryFrom", "From", "Start of the custom range (floor time)", now)
         self.range_from.setDateTime(now.addSecs(-8 * 3600))
-        self.range_to = self._date_edit("summaryTo", "To", "End of the custom range (local time)", now)
+        self.range_to = self._date_edit("summaryTo", "To", "End of the custom range (floor time)", now)
         self.supervisor = QComboBox()
         self.supervisor.setObjectName("summarySupervisor")
         self.supervisor.setAccessibleName("Supervisor")
@@ -372,11 +425,14 @@ class SummaryView(QWidget):
         self.drill_caption = QLabel("Click a bar to list the escalations behind it.")
         self.drill_caption.setObjectName("summaryDrillCaption")
         self.drill_caption.setAccessibleName("Escalations behind the bar")
-        self.drill_model: RowsModel[EscalationRow] = RowsModel(DRILL_COLUMNS, lambda r: r.id, _drill_sentence)
+        self.drill_model: RowsModel[EscalationRow] = RowsModel(
+            drill_columns(self.clock), lambda r: r.id, _drill_sentence
+        )
         self.drill_table = _table(
             "summaryDrill", "Escalations behind the bar", "The escalations behind the bar clicked", self.drill_model
         )
         self.drill_table.horizontalHeader().setStretchLastSection(True)
+        self.drill_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         drill_layout.addWidget(self.drill_caption)
         drill_layout.addWidget(self.drill_table, 1)
         right.addWidget(self.charts_holder)
@@ -480,7 +536,7 @@ class SummaryView(QWidget):
                 Column("", lambda s: "★ win" if s.kind == "win" else "☹ woe"),
                 Column("Case", lambda s: f"#{s.escalation_id}", align_right=True),
                 Column("Customer", lambda s: s.customer_name),
-                Column("When", lambda s: local_time(s.at)),
+                Column("When", lambda s: self.clock.time(s.at)),
                 Column("By", lambda s: s.author or "—"),
                 Column("Story", lambda s: s.text),
             ],
@@ -489,29 +545,31 @@ class SummaryView(QWidget):
         )
         self.story_table = _table("summaryStories", "Stories", "Cases marked as a win or a woe", self.story_model)
         self.story_table.horizontalHeader().setStretchLastSection(True)
+        self.story_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.followup_model: RowsModel[FollowUpDue] = RowsModel(
             [
-                Column("Due", lambda f: local_time(f.due_at)),
+                Column("Due", lambda f: self.clock.time(f.due_at)),
                 Column("Case", lambda f: f"#{f.escalation_id}", align_right=True),
                 Column("Customer", lambda f: f.customer_name),
                 Column("Channel", lambda f: f.channel or "—"),
                 Column("Holder", lambda f: f.claimed_by or "unclaimed"),
             ],
             lambda f: f.follow_up_id,
-            lambda f: f"Follow up case {f.escalation_id} with {f.customer_name} by {local_time(f.due_at)}",
+            lambda f: f"Follow up case {f.escalation_id} with {f.customer_name} by {self.clock.time(f.due_at)}",
         )
         self.followup_table = _table(
             "summaryFollowUpsDue", "Follow-ups due in the next shift", "Follow-ups falling due in the next shift",
             self.followup_model,
         )  # fmt: skip
         self.followup_table.horizontalHeader().setStretchLastSection(True)
+        self.followup_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self._titled("Stories for the huddle", self.story_table), 1)
         layout.addWidget(self._titled("Follow-ups due in the next shift", self.followup_table), 1)
         self.pages.addTab(page, "&Stories && follow-ups")
         self.pages.setTabToolTip(2, "Wins and woes, and the follow-ups the next shift must make")
 
     def _build_handover(self) -> None:
-        self.handover_table, self.handover_model = handover_table()
+        self.handover_table, self.handover_model = handover_table(clock=self.clock)
         self.pages.addTab(self.handover_table, "&Handover")
         self.pages.setTabToolTip(3, "Every escalation open at the end, with its state, step, next action and due time")
 
@@ -553,9 +611,9 @@ class SummaryView(QWidget):
         """Choose the range (``shift``, ``hours`` or ``custom`` with aware ``start``/``end``)."""
         self.range_kind.setCurrentIndex(self.range_kind.findData(kind))
         if start is not None:
-            self.range_from.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp())))
+            self.range_from.setDateTime(QDateTime.fromSecsSinceEpoch(int(start.timestamp()), self._qzone()))
         if end is not None:
-            self.range_to.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp())))
+            self.range_to.setDateTime(QDateTime.fromSecsSinceEpoch(int(end.timestamp()), self._qzone()))
 
     def set_supervisor(self, username: str | None) -> None:
         """Summarise one supervisor (username), or the whole floor (None)."""
@@ -566,11 +624,30 @@ class SummaryView(QWidget):
         self.supervisor.setCurrentIndex(max(0, index))
 
     def _custom_range(self) -> tuple[datetime, datetime]:
-        start = self.range_from.dateTime().toPython()
-        end = self.range_to.dateTime().toPython()
-        assert isinstance(start, datetime)
-        assert isinstance(end, datetime)
-        return start.astimezone(), end.astimezone()  # local wall time on screen, aware for the service
+        # The editors show wall-clock time in the floor's zone (QDateTimeEdit.setTimeZone); the service takes UTC.
+        start = datetime.fromtimestamp(self.range_from.dateTime().toSecsSinceEpoch(), UTC)
+        end = datetime.fromtimestamp(self.range_to.dateTime().toSecsSinceEpoch(), UTC)
+        return start, end
+
+    def _qzone(self) -> QTimeZone:
+        if self.clock.zone is None:
+            return QTimeZone.systemTimeZone()
+        zone = QTimeZone(QByteArray(self.clock.name.encode()))
+        return zone if zone.isValid() else QTimeZone.systemTimeZone()
+
+    def _zone_loaded(self) -> None:
+        """The floor's zone is known: the range editors, the times and the charts use it."""
+        self.zone_label.setText(f"Times in {self.clock.name} (the floor's time zone), as in the PDF.")
+        zone = self._qzone()
+        for edit in (self.range_from, self.range_to):
+            moment = edit.dateTime().toSecsSinceEpoch()
+            edit.setTimeZone(zone)
+            edit.setDateTime(QDateTime.fromSecsSinceEpoch(moment, zone))
+        if self.summary is not None:
+            title, note = self._shown
+            self._render(self.summary, title, note)  # the same summary in the floor's times: not a new one
+        for model in (self.story_model, self.followup_model, self.handover_model, self.drill_model):
+            refresh_cells(model)
 
     # -- building the summary --------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -620,10 +697,17 @@ class SummaryView(QWidget):
 
     def show_summary(self, summary: ShiftSummary, *, title: str | None = None, note: str | None = None) -> None:
         """Show a summary (built just now, or a shift's saved one); ``note`` is the shift's handover note."""
+        self._render(summary, title, note)
+        self.built.emit(summary)
+
+    def _render(self, summary: ShiftSummary, title: str | None, note: str | None) -> None:
         self.summary = summary
         self._rows = None
         who = f"{summary.supervisor}'s escalations" if summary.supervisor else "Whole floor"
-        span = f"{local_time(summary.start)} – {local_time(summary.end)}"
+        self._shown = (title, note)
+        for edit, moment in ((self.range_from, summary.start), (self.range_to, summary.end)):
+            edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), self._qzone()))
+        span = f"{self.clock.time(summary.start)} – {self.clock.time(summary.end)}"
         self.heading.setText(f"{title + ': ' if title else ''}{span}, {who}")
         self.note.setText(f"<b>Handover note:</b> {_escape(note)}" if note else "")
         self.note.setVisible(bool(note))
@@ -646,10 +730,9 @@ class SummaryView(QWidget):
             self.charts = SummaryCharts(self.charts_holder)
             self.charts.barClicked.connect(self.show_bar)
             self.charts_layout.addWidget(self.charts)
-        self.charts.show_summary(summary)
+        self.charts.show_summary(summary, self.clock.zone)
         for button in self.export_buttons.values():
             button.setEnabled(True)
-        self.built.emit(summary)
 
     # -- the escalations behind a bar ----------------------------------------------------------------------------------
     def show_bar(self, kind: str, index: int) -> None:
@@ -657,7 +740,7 @@ class SummaryView(QWidget):
         summary = self.summary
         if summary is None:
             return
-        found = _bar_filter(summary, kind, index)
+        found = _bar_filter(summary, kind, index, self.clock)
         if found is None:
             self.drill_model.set_rows([])
             self.drill_caption.setText(
@@ -702,13 +785,13 @@ class SummaryView(QWidget):
         if summary is None:
             return
         redact = self.redact.isChecked()
-        service = self.service
+        service, zone, note = self.service, self.clock.zone or UTC, self._shown[1]
 
         def job() -> str:
             from console import summary_export
 
             if kind == "pdf":
-                summary_export.write_pdf(summary, path, redact=redact)
+                summary_export.write_pdf(summary, path, redact=redact, zone=zone, note=note)
             elif kind == "csv":
                 rows = service.rows(summary.start, summary.end, supervisor=summary.supervisor)
                 summary_export.write_csv(rows, path, redact=redact)
@@ -741,7 +824,9 @@ def _escape(text: str | None) -> str:
     return escape(text or "").replace("\n", "<br>")
 
 
-def _bar_filter(summary: ShiftSummary, kind: str, index: int) -> tuple[str, Callable[[EscalationRow], bool]] | None:
+def _bar_filter(
+    summary: ShiftSummary, kind: str, index: int, clock: FloorClock
+) -> tuple[str, Callable[[EscalationRow], bool]] | None:
     """What a bar stands for: its caption and which of the range's rows are behind it (None: not escalations)."""
 
     def received(r: EscalationRow) -> bool:
@@ -752,9 +837,9 @@ def _bar_filter(summary: ShiftSummary, kind: str, index: int) -> tuple[str, Call
         bucket = summary.flow[index % count]
         lo, hi = bucket.start, min(summary.end, bucket.start + timedelta(seconds=summary.flow_bucket_seconds))
         if index < count:
-            return f"Arrived {local_time(lo)} – {local_time(hi)}", lambda r: lo <= r.escalated_at < hi
+            return f"Arrived {clock.time(lo)} – {clock.time(hi)}", lambda r: lo <= r.escalated_at < hi
         return (
-            f"Resolved {local_time(lo)} – {local_time(hi)}",
+            f"Resolved {clock.time(lo)} – {clock.time(hi)}",
             lambda r: r.resolved_at is not None and lo <= r.resolved_at < hi,
         )
     if kind == "category":

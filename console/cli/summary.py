@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.errors import ValidationError
-from console.shifts import default_range
+from console.goodwill import GoodwillService
+from console.shifts import ShiftService, default_range
 from console.summary import SummaryService
 from console.summary_export import summary_json, summary_text, write_csv, write_pdf
 from db.engine import Database
@@ -38,11 +39,24 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     cmd.add_argument("--from", dest="start", type=parse_moment, metavar="ISO", help=f"start ({DATE_FORMAT_HELP})")
     cmd.add_argument("--to", dest="end", type=parse_moment, metavar="ISO", help="end, exclusive (default: now)")
     cmd.add_argument("--supervisor", metavar="USER", help="only escalations claimed by this supervisor")
-    cmd.add_argument("--pdf", metavar="FILE", help="write a print-ready PDF (A4)")
+    cmd.add_argument(
+        "--pdf",
+        metavar="FILE",
+        help="write a print-ready PDF (times in the floor's time zone; with a shift's handover note)",
+    )
+    cmd.add_argument("--paper", choices=("a4", "letter"), default="a4", help="the PDF's paper size (default: a4)")
     cmd.add_argument("--csv", metavar="FILE", help="write one row per escalation of the range")
     cmd.add_argument("--json", metavar="FILE", help="write the measures as JSON")
     cmd.add_argument("--redact", action="store_true", help="customer ids instead of names, in every output")
     cmd.set_defaults(handler=summary)
+
+
+def _shift_note(database: Database, start: datetime, end: datetime) -> str | None:
+    """The handover note of the ended shift that is exactly this range (the default range), if any."""
+    last = ShiftService(database).last_ended_shift()
+    if last is not None and last.started_at == start and last.ended_at == end:
+        return last.handover_note
+    return None
 
 
 def summary(args: argparse.Namespace, database: Database) -> int:
@@ -68,7 +82,15 @@ def summary(args: argparse.Namespace, database: Database) -> int:
         if args.csv:
             write_csv(service.rows(start, end, supervisor=args.supervisor), args.csv, redact=args.redact)
         if args.pdf:
-            write_pdf(result, args.pdf, redact=args.redact)
+            zone = GoodwillService(database).floor_settings().zone
+            write_pdf(
+                result,
+                args.pdf,
+                redact=args.redact,
+                paper=args.paper,
+                zone=zone,
+                note=_shift_note(database, start, end),
+            )
     except OSError as exc:
         print(f"error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
