@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, QStyleFactory
 
@@ -18,7 +24,15 @@ from db.engine import Database
 from db.migrate import upgrade_database
 from widgets.settings import APPLICATION, ORGANIZATION, Settings
 
+if TYPE_CHECKING:
+    from widgets.main_window import MainWindow
+
 log = logging.getLogger(__name__)
+
+ENV_AUTOLOGIN = "SUPERVISOR_CONSOLE_AUTOLOGIN"
+"""``USERNAME:PASSWORD``: sign in without the dialog (benchmarks, kiosks), through the same password check."""
+ENV_BENCH_MARK = "SUPERVISOR_CONSOLE_BENCH_MARK"
+"""A file path: once the queue's first load has been painted, write the time there (the start benchmark)."""
 
 
 def application() -> QApplication:
@@ -83,6 +97,10 @@ def sign_in(database: Database, args: argparse.Namespace) -> Actor | None:
 
     accounts = AccountService(database)
     settings = Settings()
+    autologin = os.environ.pop(ENV_AUTOLOGIN, None)  # popped: no child process inherits the password
+    if autologin:
+        username, _, password = autologin.partition(":")
+        return accounts.authenticate(username, password)  # a wrong one fails the start, never opens the dialog
     if not accounts.has_users():
         first = FirstRunDialog(accounts, database=database.description)
         if first.exec() != QDialog.DialogCode.Accepted or first.actor is None:
@@ -121,8 +139,39 @@ def run_gui(args: argparse.Namespace) -> int:
         database.dispose()
         return 1
     window = MainWindow(database, actor, simulator=_simulator_for(args, database))
+    mark = os.environ.get(ENV_BENCH_MARK)
+    if mark:
+        _FirstPaint(window, Path(mark))
     window.show()
     return app.exec()
+
+
+class _FirstPaint(QObject):
+    """Writes ``{"painted_at": time.time(), "rows": N}`` to a file once the loaded queue has been painted."""
+
+    def __init__(self, window: MainWindow, path: Path) -> None:
+        super().__init__(window)
+        self._path = path
+        self._rows = 0
+        self._viewport = window.queue_view.table.viewport()
+        window.queue.loaded.connect(self._loaded)
+
+    def _loaded(self, rows: int) -> None:
+        self._rows = rows
+        self._viewport.installEventFilter(self)
+        self._viewport.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """On the first paint after the load: write once that paint has finished."""
+        if watched is self._viewport and event.type() == QEvent.Type.Paint:
+            self._viewport.removeEventFilter(self)
+            QTimer.singleShot(0, self._write)
+        return False
+
+    def _write(self) -> None:
+        partial = self._path.with_name(self._path.name + ".partial")
+        partial.write_text(json.dumps({"painted_at": time.time(), "rows": self._rows}), encoding="utf-8")
+        partial.replace(self._path)
 
 
 def build_main_window(database_url: str, username: str) -> QMainWindow:

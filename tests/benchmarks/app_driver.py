@@ -1,0 +1,83 @@
+"""The console as a user runs it, for the memory figure: ``python -m tests.benchmarks.app_driver OUT --db URL``.
+
+Runs the real start-up path (``widgets.app.run_gui``: open and upgrade the database, sign in, the main window,
+its event loop), signed in by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
+(``MainWindow.show_summary_view``, as Ctrl+Shift+Y does); once the summary and its charts are shown and painted it
+writes the process's peak resident memory (VmHWM) and its resident memory at each stage to OUT, and quits.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+SETTLE_S = 2.0
+
+
+def status_kb(field: str) -> int:
+    """A VmHWM/VmRSS line of /proc/self/status, in kB."""
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Probe(QObject):
+    """Watches the running console from its own event loop and drives it to the summary."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.out = out
+        self.stage = "waiting for the window"
+        self.marks: dict[str, Any] = {"started_at": time.time()}
+        self.view: Any = None
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.look)
+        self.timer.start(50)
+
+    def look(self) -> None:
+        from widgets.main_window import MainWindow
+
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if not windows:
+            return
+        window = windows[0]
+        if self.view is None and window.queue.has_loaded:
+            self.marks["rss_queue_loaded_kb"] = status_kb("VmRSS")
+            self.marks["hwm_queue_loaded_kb"] = status_kb("VmHWM")
+            self.marks["open_rows"] = window.queue_view.model().rowCount()
+            self.view = window.show_summary_view()
+        elif self.view is not None and self.view.summary is not None and self.view.charts is not None:
+            self.timer.stop()
+            self.marks["summary_handover_rows"] = len(self.view.summary.handover)
+            QTimer.singleShot(int(SETTLE_S * 1000), self.finish)
+
+    def finish(self) -> None:
+        self.marks |= {"vm_hwm_kb": status_kb("VmHWM"), "vm_rss_kb": status_kb("VmRSS"), "done_at": time.time()}
+        partial = self.out.with_name(self.out.name + ".partial")
+        partial.write_text(json.dumps(self.marks), encoding="utf-8")
+        partial.replace(self.out)
+        QApplication.quit()
+
+
+def main(argv: list[str]) -> int:
+    from console import cli
+    from widgets.app import application, run_gui
+
+    out = Path(argv[0])
+    args = cli.parse(argv[1:])
+    application()
+    probe = Probe(out)
+    code = run_gui(args)
+    del probe
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
