@@ -14,19 +14,20 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, bindparam, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,8 +38,8 @@ from console.domain import Category, Channel, LabelledEnum, Severity, Status, Ti
 from console.errors import ConsoleError, ValidationError
 from console.intake import MAX_SUMMARY
 from db.engine import Database
-from db.models import Associate, Base, Change, Customer, Escalation, Interaction
-from db.types import utcnow
+from db.models import Associate, Change, Customer, Escalation, Interaction
+from db.types import UTCDateTime, utcnow
 
 DEFAULT_BATCH_SIZE = 1000
 ZERO = Decimal("0.00")
@@ -59,6 +60,11 @@ FINISHED = (Status.RESOLVED, Status.CLOSED)
 UNCLAIMED_QUEUE = (Status.OPEN.value, Status.REOPENED.value)
 
 ProgressCallback = Callable[[int, int], None]
+_ESCALATIONS = cast(Table, Escalation.__table__)
+_CUSTOMERS = cast(Table, Customer.__table__)
+_ASSOCIATES = cast(Table, Associate.__table__)
+_INTERACTIONS = cast(Table, Interaction.__table__)
+_CHANGES = cast(Table, Change.__table__)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -294,7 +300,7 @@ class ComplaintSource:
                 yield SourceRecord(start, {}, (), f"unreadable CSV ({exc})")
                 continue
             end = self._lines_read
-            if not fields or not any(f.strip() for f in fields):
+            if not fields or not (fields[0].strip() or "".join(fields).strip()):
                 continue  # a blank line, or a row of empty cells a spreadsheet left behind
             raw = tuple(fields)
             if len(fields) != width:
@@ -694,18 +700,20 @@ class _CfpbMapper(RowMapper):
             if sent_text:
                 closed_day = max(_cfpb_date(sent_text, self.col["date_sent"] or ""), received)
             closed_at = _noon_utc(closed_day)
-        header = "\n".join(
-            f"{label}: {value}"
-            for label, value in (
-                ("Company", company),
-                ("State", state),
-                ("ZIP code", zip_code),
-                ("Submitted via", via),
-                ("Tags", tags),
-                ("Company public response", public_response),
-            )
-            if value
-        )
+        lines = []
+        if company:
+            lines.append("Company: " + company)
+        if state:
+            lines.append("State: " + state)
+        if zip_code:
+            lines.append("ZIP code: " + zip_code)
+        if via:
+            lines.append("Submitted via: " + via)
+        if tags:
+            lines.append("Tags: " + tags)
+        if public_response:
+            lines.append("Company public response: " + public_response)
+        header = "\n".join(lines)
         product_text = f"{product} / {sub_product}" if product and sub_product else product or sub_product
         return MappedComplaint(
             external_ref="cfpb-" + complaint_id,
@@ -1245,6 +1253,9 @@ def _closure(row: MappedComplaint) -> dict[str, Any]:
     }
 
 
+DESCRIBED_COLUMNS = ("channel", "category", "product", "severity", "summary", "details", "escalated_at")
+
+
 def _described(row: MappedComplaint) -> dict[str, Any]:
     """The columns the source owns outright: an import may change them at any time."""
     return {
@@ -1276,10 +1287,73 @@ def _changes_for(row: MappedComplaint, current: Any) -> dict[str, Any]:
     return changes
 
 
-def _memoized(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
-    """A column's bind processor that converts each distinct value once (imports repeat dates and words)."""
-    assert processor is not None
-    cache: dict[Any, Any] = {}
+# Every time column an import writes is a UTCDateTime: one converter serves them all (see ``_Insert``).
+_TIME_COLUMNS = ("created_at", "escalated_at", "queued_at", "resolved_at", "closed_at", "updated_at")
+assert all(isinstance(_ESCALATIONS.c[c].type, UTCDateTime) for c in _TIME_COLUMNS)
+_ESCALATION_COLUMNS = (
+    "external_ref",
+    "source",
+    "customer_id",
+    "associate_id",
+    "channel",
+    "category",
+    "product",
+    "severity",
+    "summary",
+    "details",
+    "status",
+    "outcome",
+    "resolved_at",
+    "closed_at",
+    "escalated_at",
+    "created_at",
+    "queued_at",
+    "held_seconds",
+    "reopen_count",
+    "version",
+    "updated_at",
+)
+_CUSTOMER_COLUMNS = ("name", "external_ref", "tier", "lifetime_value", "churn_risk", "contact_consent", "created_at")
+_INTERACTION_COLUMNS = ("customer_id", "escalation_id", "channel", "direction", "occurred_at", "handled_by", "summary")
+# The rows a batch may update, locked on PostgreSQL so that no claim slips in between (SQLite holds the lock).
+_EXISTING = (
+    select(
+        _ESCALATIONS.c.id,
+        _ESCALATIONS.c.external_ref,
+        _ESCALATIONS.c.status,
+        _ESCALATIONS.c.reopen_count,
+        _ESCALATIONS.c.customer_id,
+        _CUSTOMERS.c.contact_consent,
+        *(_ESCALATIONS.c[k] for k in DESCRIBED_COLUMNS),
+    )
+    .select_from(_ESCALATIONS.join(_CUSTOMERS, _CUSTOMERS.c.id == _ESCALATIONS.c.customer_id))
+    .where(_ESCALATIONS.c.external_ref.in_(bindparam("refs", expanding=True)))
+)
+_EXISTING_LOCKED = _EXISTING.with_for_update(of=_ESCALATIONS)
+# SQLite's default page cache (2 MB) is smaller than what one batch changes in the indexes of a large table;
+# pages it spills mid-transaction are written to the WAL twice. A batch gets room for its changes, then the
+# connection gets its own setting back before the commit (pooled connections keep no trace of an import).
+SQLITE_BATCH_CACHE_KIB_PER_ROW = 32
+SQLITE_BATCH_CACHE_KIB_MAX = 256 * 1024
+SQLITE_IMPORT_CHECKPOINT_PAGES = 10_000
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# Converted values by (dialect, table, column), shared by the batches of an import: dates and words repeat.
+_CONVERTED: dict[tuple[str, str, str], dict[Any, Any]] = {}
+MAX_CONVERTED = 50_000  # values kept per column
+
+
+def _memoized(processor: Callable[[Any], Any] | None, cache: dict[Any, Any]) -> Callable[[Any], Any]:
+    """A column's bind processor that converts each distinct value once; the identity for a type whose values
+    pass as they are."""
+    if processor is None:
+        return _same
+    if len(cache) > MAX_CONVERTED:
+        cache.clear()
 
     def convert(value: Any) -> Any:
         try:
@@ -1291,95 +1365,298 @@ def _memoized(processor: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     return convert
 
 
-def _bulk_insert(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
-    """INSERT many rows as one DBAPI executemany in the session's transaction.
+class _Insert:
+    """An INSERT of fixed columns run as one DBAPI executemany of tuples, in the session's transaction.
 
-    Values go through each column's own type (UTCDateTime, Money, ...) exactly as an ORM insert would, but each
-    distinct value once and without SQLAlchemy's per-row statement bookkeeping, which costs more than SQLite's own
-    work at import sizes. A column the rows leave out gets its Python-side default, evaluated once for the batch.
+    Values go through each column's own type (UTCDateTime, Money, ...) exactly as an ORM insert would — callers
+    convert them with :meth:`converter`, which converts each distinct value once — but without SQLAlchemy's
+    per-row statement bookkeeping, which costs more than the database's own work at import sizes. Columns left
+    out get NULL or their server default, so callers name every column that has a Python-side default.
     """
-    if not rows:
-        return
-    table = cast(Table, model.__table__)
-    connection = session.connection()
-    dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
-    defaults = {name: _default_value(table, name) for name in names if name not in rows[0]}
-    if defaults:
-        rows = [{**defaults, **row} for row in rows]
-        keys = list(rows[0])
-    processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
-    # Only columns whose type converts (times, money, flags) are touched per row; the rest pass as they are.
-    converted = [(i, _memoized(processors[name])) for i, name in enumerate(names) if processors[name] is not None]
-    pick = itemgetter(*names)
-    params: list[Any] = []
-    for row in rows:
-        values = list(pick(row)) if len(names) > 1 else [row[names[0]]]
-        for i, convert in converted:
-            values[i] = convert(values[i])
-        params.append(tuple(values) if compiled.positional else dict(zip(names, values, strict=True)))
-    connection.exec_driver_sql(compiled.string, params)
 
+    def __init__(self, session: Session, table: Table, columns: Sequence[str]) -> None:
+        self._connection = session.connection()
+        self._dialect = self._connection.dialect
+        self._table = table
+        if self._dialect.paramstyle not in ("qmark", "format", "pyformat"):
+            raise AssertionError(f"bulk insert needs positional parameters, not {self._dialect.paramstyle}")
+        unset = [c.name for c in table.c if c.default is not None and c.name not in columns]
+        if unset:  # a model grew a column with a Python-side default: the import must give it
+            raise AssertionError(f"bulk insert into {table.name} must give {', '.join(unset)}")
+        mark = "?" if self._dialect.paramstyle == "qmark" else "%s"
+        quote = self._dialect.identifier_preparer.quote
+        self.sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(table.c[c].name) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
 
-def _default_value(table: Table, name: str) -> Any:
-    default = table.c[name].default
-    if default is None or not (default.is_scalar or default.is_callable):
-        raise AssertionError(f"bulk insert into {table.name} must give column {name!r}")
-    arg = default.arg  # type: ignore[attr-defined]
-    # SQLAlchemy wraps a callable default to take the execution context; ours ignore it.
-    return arg(None) if default.is_callable else arg
+    def converter(self, column: str) -> Callable[[Any], Any]:
+        """The column's conversion to what the driver takes, memoized for this statement."""
+        impl = self._table.c[column].type.dialect_impl(self._dialect)
+        cache = _CONVERTED.setdefault((self._dialect.name, self._table.name, column), {})
+        return _memoized(impl.bind_processor(self._dialect), cache)
+
+    def run(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert the rows (tuples of converted values, in column order)."""
+        if rows:
+            self._connection.exec_driver_sql(self.sql, rows)
 
 
 def _ids_by(session: Session, column: Any, keys: set[str], *extra: Any) -> dict[str, int]:
+    """The lowest id with each key (one IN query)."""
     found: dict[str, int] = {}
     if keys:
-        model = column.class_
-        rows = session.execute(select(model.id, column).where(column.in_(keys), *extra).order_by(model.id))
-        for ident, key in rows:
+        table = column.table
+        query = (
+            select(table.c.id, column).where(column.in_(bindparam("keys", expanding=True)), *extra).order_by(table.c.id)
+        )
+        for ident, key in session.connection().execute(query, {"keys": list(keys)}).all():
             found.setdefault(key, ident)
     return found
+
+
+def _top_id(session: Session, table: Table) -> int:
+    """The highest id in the table now; rows this transaction inserts next all get higher ones."""
+    return int(session.connection().execute(select(func.max(table.c.id))).scalar() or 0)
+
+
+def _customer_key(row: MappedComplaint) -> tuple[str, str]:
+    return ("ref", row.customer_ref) if row.customer_ref else ("name", row.customer_name)
 
 
 def _customer_ids(session: Session, rows: Sequence[MappedComplaint], now: datetime) -> dict[tuple[str, str], int]:
     """Batch find-or-create of customers (by reference, or by name where there is none), like intake does one."""
     refs = {r.customer_ref for r in rows if r.customer_ref}
     names = {r.customer_name for r in rows if not r.customer_ref}
-    ids = {("ref", k): v for k, v in _ids_by(session, Customer.external_ref, refs).items()}
-    by_name = _ids_by(session, Customer.name, names, Customer.external_ref.is_(None))
+    ids = {("ref", k): v for k, v in _ids_by(session, _CUSTOMERS.c.external_ref, refs).items()}
+    by_name = _ids_by(session, _CUSTOMERS.c.name, names, _CUSTOMERS.c.external_ref.is_(None))
     ids.update({("name", k): v for k, v in by_name.items()})
-    missing: dict[tuple[str, str], dict[str, Any]] = {}
+    missing: dict[tuple[str, str], MappedComplaint] = {}
     for r in rows:
-        key = ("ref", r.customer_ref) if r.customer_ref else ("name", r.customer_name)
+        key = _customer_key(r)
         if key not in ids and key not in missing:
-            missing[key] = {
-                "name": r.customer_name,
-                "external_ref": r.customer_ref,
-                "tier": Tier.STANDARD.value,
-                "lifetime_value": ZERO,
-                "churn_risk": 0.0,
-                "contact_consent": True if r.contact_consent is None else r.contact_consent,
-                "created_at": now,
-            }
-    if missing:
-        # One executemany, then one look-up for the new ids (cheaper than INSERT ... RETURNING on SQLite).
-        _bulk_insert(session, Customer, list(missing.values()))
-        new_refs = {k for kind, k in missing if kind == "ref"}
-        new_names = {k for kind, k in missing if kind == "name"}
-        ids.update({("ref", k): v for k, v in _ids_by(session, Customer.external_ref, new_refs).items()})
-        found = _ids_by(session, Customer.name, new_names, Customer.external_ref.is_(None))
-        ids.update({("name", k): v for k, v in found.items()})
+            missing[key] = r  # the first row names the customer
+    if not missing:
+        return ids
+    top = _top_id(session, _CUSTOMERS)
+    insert_ = _Insert(session, _CUSTOMERS, _CUSTOMER_COLUMNS)
+    consent = insert_.converter("contact_consent")
+    tier = Tier.STANDARD.value
+    value = insert_.converter("lifetime_value")(ZERO)
+    churn = insert_.converter("churn_risk")(0.0)
+    created = insert_.converter("created_at")(now)
+    insert_.run(
+        [
+            (
+                r.customer_name,
+                r.customer_ref,
+                tier,
+                value,
+                churn,
+                consent(True if r.contact_consent is None else r.contact_consent),
+                created,
+            )
+            for r in missing.values()
+        ]
+    )
+    # The new ids: one range read instead of another IN query (on PostgreSQL, rows other consoles committed
+    # meanwhile may show up too; only our keys are taken, the lowest id first as above).
+    new = select(_CUSTOMERS.c.id, _CUSTOMERS.c.external_ref, _CUSTOMERS.c.name).where(_CUSTOMERS.c.id > top)
+    for ident, ref, name in session.connection().execute(new.order_by(_CUSTOMERS.c.id)).all():
+        key = ("ref", ref) if ref is not None else ("name", name)
+        if key in missing and key not in ids:
+            ids[key] = ident
     return ids
 
 
 def _associate_ids(session: Session, names: set[str], now: datetime) -> dict[str, int]:
-    ids = _ids_by(session, Associate.name, names)
-    missing = [{"name": n, "active": True, "created_at": now} for n in sorted(names) if n not in ids]
+    ids = _ids_by(session, _ASSOCIATES.c.name, names)
+    missing = sorted(n for n in names if n not in ids)
     if missing:
-        _bulk_insert(session, Associate, missing)
-        ids.update(_ids_by(session, Associate.name, {str(m["name"]) for m in missing}))
+        insert_ = _Insert(session, _ASSOCIATES, ("name", "active", "created_at"))
+        active = insert_.converter("active")(True)
+        created = insert_.converter("created_at")(now)
+        insert_.run([(n, active, created) for n in missing])
+        ids.update(_ids_by(session, _ASSOCIATES.c.name, set(missing)))
     return ids
+
+
+def _insert_escalations(
+    session: Session, rows: Sequence[MappedComplaint], source_name: str, now: datetime
+) -> list[int]:
+    """Insert new escalations with their customers and their first interaction; returns their ids."""
+    customers = _customer_ids(session, rows, now)
+    associates = _associate_ids(session, {r.associate for r in rows}, now)
+    top = _top_id(session, _ESCALATIONS)
+    insert_ = _Insert(session, _ESCALATIONS, _ESCALATION_COLUMNS)
+    when = insert_.converter("escalated_at")  # every time column is a UTCDateTime (_TIME_COLUMNS)
+    updated = when(now)
+    open_ = Status.OPEN
+    escalation_rows = []
+    customer_ids = []
+    for r in rows:
+        customer_id = customers[_customer_key(r)]
+        customer_ids.append(customer_id)
+        at = when(r.escalated_at)
+        if r.status is open_:
+            status, outcome, resolved_at, closed_at = open_.value, None, None, None
+        else:
+            # In history with its outcome (see _closure); str() of our string enums is their value.
+            status, outcome, resolved_at = str(r.status), r.outcome, when(r.closed_at)
+            closed_at = resolved_at if r.status is Status.CLOSED else None
+        escalation_rows.append(
+            (
+                r.external_ref,
+                source_name,
+                customer_id,
+                associates[r.associate],
+                str(r.channel),
+                str(r.category),
+                r.product,
+                str(r.severity),
+                r.summary,
+                r.details,
+                status,
+                outcome,
+                resolved_at,
+                closed_at,
+                at,
+                at,
+                at,
+                0,
+                0,
+                1,
+                updated,
+            )
+        )
+    insert_.run(escalation_rows)
+    wanted = {r.external_ref for r in rows}
+    new = select(_ESCALATIONS.c.id, _ESCALATIONS.c.external_ref).where(_ESCALATIONS.c.id > top)
+    ids = {ref: ident for ident, ref in session.connection().execute(new).all() if ref in wanted}
+    interactions = _Insert(session, _INTERACTIONS, _INTERACTION_COLUMNS)
+    occurred = interactions.converter("occurred_at")
+    interactions.run(
+        [
+            (
+                customer_id,
+                ids[r.external_ref],
+                str(r.channel),
+                "inbound",
+                occurred(r.escalated_at),
+                r.associate,
+                f"Escalated by {r.associate}: {r.summary}",
+            )
+            for r, customer_id in zip(rows, customer_ids, strict=True)
+        ]
+    )
+    return list(ids.values())
+
+
+def _update_escalations(session: Session, updates: Sequence[tuple[int, dict[str, Any]]], now: datetime) -> None:
+    """Apply the changes, one executemany per set of changed columns; each row's version goes up by one."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for ident, changes in updates:
+        params = {"b_id": ident, **{f"b_{k}": v for k, v in changes.items()}}
+        groups.setdefault(tuple(changes), []).append(params)
+    connection = session.connection()
+    for columns, params_list in groups.items():
+        statement = (
+            update(_ESCALATIONS)
+            .where(_ESCALATIONS.c.id == bindparam("b_id"))
+            .values(
+                {
+                    **{k: bindparam(f"b_{k}", type_=_ESCALATIONS.c[k].type) for k in columns},
+                    "version": _ESCALATIONS.c.version + 1,
+                    "updated_at": now,
+                }
+            )
+        )
+        connection.execute(statement, params_list)
+
+
+def _update_consent(session: Session, consent_updates: Mapping[int, bool]) -> None:
+    if consent_updates:
+        statement = (
+            update(_CUSTOMERS)
+            .where(_CUSTOMERS.c.id == bindparam("b_id"))
+            .values(contact_consent=bindparam("b_consent", type_=_CUSTOMERS.c.contact_consent.type))
+        )
+        session.connection().execute(
+            statement, [{"b_id": i, "b_consent": consent} for i, consent in consent_updates.items()]
+        )
+
+
+class _SqliteCheckpoints:
+    """While an import writes to SQLite, its connections checkpoint the WAL about every 40 MB, not every 4 MB.
+
+    A batch changes a few thousand index pages, more than SQLite's default checkpoint threshold (1,000 pages),
+    so by default every commit copies the whole batch back into the database file and syncs it. With a larger
+    threshold for the import's own connections, pages that several batches change are copied once, and most
+    commits only append to the WAL (still one transaction per batch, still whole batches after a crash). Each
+    connection gets its own threshold back when it returns to the pool, and the import ends with a checkpoint,
+    so whoever writes next does not inherit the import's WAL.
+    """
+
+    def __init__(self, database: Database, *, dry_run: bool) -> None:
+        self._engine = database.engine
+        self._active = database.dialect == "sqlite" and not dry_run
+        self._raised: dict[Any, int] = {}  # DBAPI connection -> its own threshold
+
+    def __enter__(self) -> _SqliteCheckpoints:
+        if self._active:
+            event.listen(self._engine, "checkin", self._restore)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if not self._active:
+            return
+        try:
+            if exc_type is None:
+                raw = self._engine.raw_connection()
+                try:
+                    raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    raw.close()
+        finally:
+            event.remove(self._engine, "checkin", self._restore)
+
+    def prepare(self, session: Session) -> None:
+        """Give the batch's connection the import's threshold (once per connection)."""
+        if not self._active:
+            return
+        connection = session.connection()
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is None or dbapi_connection in self._raised:
+            return
+        own = int(connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() or 0)
+        if 0 < own < SQLITE_IMPORT_CHECKPOINT_PAGES:
+            connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_IMPORT_CHECKPOINT_PAGES}")
+            self._raised[dbapi_connection] = own
+
+    def _restore(self, dbapi_connection: Any, _record: Any) -> None:
+        own = self._raised.pop(dbapi_connection, None)
+        if own is not None:
+            with suppress(sqlite3.Error):  # a connection being thrown away
+                dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {own}")
+
+
+@contextmanager
+def _batch_cache(session: Session, rows: int) -> Iterator[None]:
+    """On SQLite, a page cache with room for the batch's changes while it is written (see above)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    wanted = min(SQLITE_BATCH_CACHE_KIB_MAX, SQLITE_BATCH_CACHE_KIB_PER_ROW * rows)
+    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar() or 0)
+    if -previous >= wanted:  # a negative size is in KiB; a positive one, in pages, is replaced for the batch
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{wanted}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {previous}")
 
 
 def _write_batch(
@@ -1394,105 +1671,24 @@ def _write_batch(
 ) -> _BatchCounts:
     """Classify a batch against the database and (unless a dry run) write it: new rows, changed rows, one audit
     event, one change-log row per escalation and, on PostgreSQL, one NOTIFY."""
-    now = utcnow()
-    rows = [row for _, row in batch]
-    query = (
-        select(
-            Escalation.id,
-            Escalation.external_ref,
-            Escalation.status,
-            Escalation.reopen_count,
-            Escalation.customer_id,
-            Customer.contact_consent,
-            *(getattr(Escalation, k) for k in _described(rows[0])),
-        )
-        .join(Customer, Customer.id == Escalation.customer_id)
-        .where(Escalation.external_ref.in_([r.external_ref for r in rows]))
-    )
-    if not dry_run:
-        query = query.with_for_update(of=Escalation)  # PostgreSQL: no claim slips in between; SQLite holds the lock
-    existing = {current.external_ref: current for current in session.execute(query)}
-    new_rows: list[MappedComplaint] = []
-    updates: list[tuple[int, dict[str, Any]]] = []
-    consent_updates: dict[int, bool] = {}
-    unchanged = 0
-    for row in rows:
-        current = existing.get(row.external_ref)
-        if current is None:
-            new_rows.append(row)
-            continue
-        changes = _changes_for(row, current)
-        consent_changed = row.contact_consent is not None and row.contact_consent != current.contact_consent
-        if consent_changed:
-            consent_updates[current.customer_id] = bool(row.contact_consent)
-        if changes:
-            updates.append((current.id, changes))
-        elif not consent_changed:
-            unchanged += 1
-    updated = len(rows) - len(new_rows) - unchanged
-    counts = _BatchCounts(len(new_rows), updated, unchanged)
-    if dry_run or not (new_rows or updated):
-        return counts
-
-    touched: list[int] = []
-    if new_rows:
-        customers = _customer_ids(session, new_rows, now)
-        associates = _associate_ids(session, {r.associate for r in new_rows}, now)
-        escalation_rows = []
-        for r in new_rows:
-            customer_key = ("ref", r.customer_ref) if r.customer_ref else ("name", r.customer_name)
-            escalation_rows.append(
-                {
-                    "external_ref": r.external_ref,
-                    "source": source_name,
-                    "customer_id": customers[customer_key],
-                    "associate_id": associates[r.associate],
-                    **_described(r),
-                    **_closure(r),
-                    "created_at": r.escalated_at,
-                    "queued_at": r.escalated_at,
-                    "held_seconds": 0,
-                    "reopen_count": 0,
-                    "version": 1,
-                    "updated_at": now,
-                }
-            )
-        _bulk_insert(session, Escalation, escalation_rows)
-        ids = _ids_by(session, Escalation.external_ref, {r.external_ref for r in new_rows})
-        _bulk_insert(
-            session,
-            Interaction,
-            [
-                {
-                    "customer_id": values["customer_id"],
-                    "escalation_id": ids[r.external_ref],
-                    "channel": r.channel.value,
-                    "direction": "inbound",
-                    "occurred_at": r.escalated_at,
-                    "handled_by": r.associate,
-                    "summary": f"Escalated by {r.associate}: {r.summary}",
-                }
-                for r, values in zip(new_rows, escalation_rows, strict=True)
-            ],
-        )
-        touched.extend(ids.values())
-    for ident, changes in updates:
-        session.execute(
-            update(Escalation)
-            .where(Escalation.id == ident)
-            .values(**changes, version=Escalation.version + 1, updated_at=now)
-        )
-        touched.append(ident)
-    for customer_id, consent in consent_updates.items():
-        session.execute(update(Customer).where(Customer.id == customer_id).values(contact_consent=consent))
-    # A consent change belongs to the customer, but the case's screen shows it: announce the case too.
-    touched.extend(
-        existing[r.external_ref].id
-        for r in rows
-        if r.external_ref in existing and existing[r.external_ref].customer_id in consent_updates
-    )
-    changed_ids = sorted(set(touched))
-    _bulk_insert(session, Change, [{"entity": "escalation", "entity_id": i, "at": now} for i in changed_ids])
+    if dry_run:
+        return _classify(session, batch, dry_run=True)[0]
+    with _batch_cache(session, len(batch)):
+        counts, new_rows, updates, consent_updates, existing = _classify(session, batch, dry_run=False)
+        if not (new_rows or counts.updated):
+            return counts
+        now = utcnow()
+        touched: list[int] = []
+        if new_rows:
+            touched.extend(_insert_escalations(session, new_rows, source_name, now))
+        _update_escalations(session, updates, now)
+        touched.extend(ident for ident, _ in updates)
+        _update_consent(session, consent_updates)
+        # A consent change belongs to the customer, but the case's screen shows it: announce the case too.
+        touched.extend(current.id for current in existing.values() if current.customer_id in consent_updates)
+        changes = _Insert(session, _CHANGES, ("entity", "entity_id", "at"))
+        at = changes.converter("at")(now)
+        changes.run([("escalation", i, at) for i in sorted(set(touched))])
     if session.get_bind().dialect.name == "postgresql":
         # One wake-up per batch; the feed reads the change log for the ids (console/feed.py).
         session.execute(
@@ -1522,6 +1718,35 @@ def _write_batch(
     return counts
 
 
+def _classify(
+    session: Session, batch: Sequence[tuple[int, MappedComplaint]], *, dry_run: bool
+) -> tuple[_BatchCounts, list[MappedComplaint], list[tuple[int, dict[str, Any]]], dict[int, bool], dict[str, Any]]:
+    """Sort a batch into new rows, updates (escalation changes, consent changes) and unchanged rows."""
+    rows = [row for _, row in batch]
+    query = _EXISTING if dry_run else _EXISTING_LOCKED
+    found = session.connection().execute(query, {"refs": [r.external_ref for r in rows]}).all()
+    existing = {current.external_ref: current for current in found}
+    new_rows: list[MappedComplaint] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    consent_updates: dict[int, bool] = {}
+    unchanged = 0
+    for row in rows:
+        current = existing.get(row.external_ref)
+        if current is None:
+            new_rows.append(row)
+            continue
+        changes = _changes_for(row, current)
+        consent_changed = row.contact_consent is not None and row.contact_consent != current.contact_consent
+        if consent_changed:
+            consent_updates[current.customer_id] = bool(row.contact_consent)
+        if changes:
+            updates.append((current.id, changes))
+        elif not consent_changed:
+            unchanged += 1
+    updated = len(rows) - len(new_rows) - unchanged
+    return _BatchCounts(len(new_rows), updated, unchanged), new_rows, updates, consent_updates, existing
+
+
 def _flush(
     database: Database,
     actor: Actor | None,
@@ -1530,12 +1755,14 @@ def _flush(
     *,
     source_name: str,
     rejected: int,
+    checkpoints: _SqliteCheckpoints,
 ) -> None:
     """Write one batch as one transaction (a dry run reads only), retrying once if another import raced us."""
     for attempt in (1, 2):
         try:
             unit = database.read() if report.dry_run else database.transaction()
             with unit as session:
+                checkpoints.prepare(session)
                 counts = _write_batch(
                     session,
                     actor,
@@ -1630,29 +1857,38 @@ def _import_records(
             report.cancelled = True
             return False
         if batch:
-            _flush(database, actor, batch, report, source_name=mapper.source_name, rejected=rejected_in_batch)
+            _flush(
+                database,
+                actor,
+                batch,
+                report,
+                source_name=mapper.source_name,
+                rejected=rejected_in_batch,
+                checkpoints=checkpoints,
+            )
         batch.clear()
         rejected_in_batch = 0
         if progress is not None:
             progress(source.bytes_read, source.size)
         return True
 
-    for record in source.records():
-        records += 1
-        mapped = _map_record(mapper, record)
-        if isinstance(mapped, MappedComplaint) and mapped.external_ref in seen:
-            mapped = _duplicate_reason(mapped, seen, mapper)
-        if isinstance(mapped, str):
-            report.rejects.append(Reject(record.line, mapped, record.raw))
-            rejected_in_batch += 1
-            continue
-        seen[mapped.external_ref] = record.line
-        batch.append((record.line, mapped))
-        if len(batch) >= batch_size and not flush():
-            return
-    if records == 0:
-        raise _nothing_to_import(source.path)
-    flush()
+    with _SqliteCheckpoints(database, dry_run=report.dry_run) as checkpoints:
+        for record in source.records():
+            records += 1
+            mapped = _map_record(mapper, record)
+            if isinstance(mapped, MappedComplaint) and mapped.external_ref in seen:
+                mapped = _duplicate_reason(mapped, seen, mapper)
+            if isinstance(mapped, str):
+                report.rejects.append(Reject(record.line, mapped, record.raw))
+                rejected_in_batch += 1
+                continue
+            seen[mapped.external_ref] = record.line
+            batch.append((record.line, mapped))
+            if len(batch) >= batch_size and not flush():
+                return
+        if records == 0:
+            raise _nothing_to_import(source.path)
+        flush()
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -571,6 +571,79 @@ def test_mapping_file_for_a_made_up_export(database: Database, tmp_path: Path) -
         assert customer.external_ref is None
 
 
+def test_customers_without_a_reference_are_one_per_name_within_and_across_batches(
+    database: Database, tmp_path: Path
+) -> None:
+    with database.transaction() as session:
+        session.add(Customer(name="Ann Lee", external_ref="crm-7"))  # same name, but another system's customer
+    mapping = mapping_from_dict(
+        {"fields": {"external_ref": "Ticket", "customer_name": "Customer", "summary": "Subject", "escalated_at": "At"}}
+    )
+    names = ["Ann Lee", "Bo Chan", "Ann Lee", "Ann Lee", "Bo Chan", "Cy Ng"]
+    path = tmp_path / "tickets.csv"
+    write_csv(
+        path,
+        ["Ticket", "Customer", "Subject", "At"],
+        [[f"T-{i}", n, "Late", "2019-02-03"] for i, n in enumerate(names)],
+    )
+
+    report = run_import(database, None, path, mapping, batch_size=2)  # batches: Ann Bo | Ann Ann | Bo Cy
+
+    assert (report.imported, report.batches) == (6, 3)
+    assert count(database, Customer) == 1 + 3
+    by_ticket = {f"T-{i}": escalation(database, f"T-{i}").customer_id for i in range(len(names))}
+    assert by_ticket["T-0"] == by_ticket["T-2"] == by_ticket["T-3"]
+    assert by_ticket["T-1"] == by_ticket["T-4"] != by_ticket["T-0"]
+    with database.read() as session:
+        ann = session.get(Customer, by_ticket["T-0"])
+        assert ann is not None
+        assert (ann.name, ann.external_ref) == ("Ann Lee", None)
+    assert_consistent(database)
+
+
+def test_consent_change_alone_updates_the_customer_and_announces_the_case(database: Database, tmp_path: Path) -> None:
+    header, rows = sample()
+    col = {name: i for i, name in enumerate(header)}
+    data = [list(r) for r in rows[:5]]
+    for r in data:
+        r[col["Consumer consent provided?"]] = "Consent not provided"
+    path = tmp_path / "export.csv"
+    write_csv(path, header, data)
+    assert run_import(database, None, path, CFPB).imported == 5
+    changes_before = count(database, Change)
+    data[1][col["Consumer consent provided?"]] = "Consent provided"
+    write_csv(path, header, data)
+
+    report = run_import(database, None, path, CFPB)
+
+    assert (report.imported, report.updated, report.unchanged) == (0, 1, 4)
+    case = escalation(database, "cfpb-" + data[1][col["Complaint ID"]])
+    assert case.version == 1  # the case itself did not change
+    with database.read() as session:
+        customer = session.get(Customer, case.customer_id)
+        assert customer is not None
+        assert customer.contact_consent is True
+        announced = session.scalars(select(Change.entity_id).where(Change.id > changes_before)).all()
+    assert announced == [case.id]
+
+
+def test_sqlite_connections_get_their_own_settings_back_after_an_import(sqlite_url: str, tmp_path: Path) -> None:
+    header, rows = sample()
+    path = tmp_path / "export.csv"
+    write_csv(path, header, rows[:300])
+    database = Database(sqlite_url)
+    try:
+        with database.engine.connect() as conn:
+            own = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("wal_autocheckpoint", "cache_size")]
+        assert run_import(database, None, path, CFPB, batch_size=100).imported == 300
+        # The pooled connection the import used (the only one): its larger page cache and checkpoint interval
+        # are gone.
+        with database.engine.connect() as conn:
+            assert [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("wal_autocheckpoint", "cache_size")] == own
+    finally:
+        database.dispose()
+
+
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
