@@ -15,7 +15,8 @@ floor's busiest recent history and no handover dialog waits for them at sign-in.
 Not generated (no measured path reads them): audit events beyond the account's own, contact history
 (``interactions``), case notes, the change log.
 
-A generated SQLite file is cached by ``GENERATOR_VERSION`` and the spec; a fresh checkout generates it.
+A generated SQLite file is cached by ``GENERATOR_VERSION``, the schema's head revision and the spec; a fresh
+checkout generates it.
 """
 
 from __future__ import annotations
@@ -1122,7 +1123,10 @@ def _check(url: str, spec: FloorSpec) -> None:
 def ensure_sqlite_floor(cache_dir: Path, spec: FloorSpec = FULL_FLOOR) -> tuple[Path, FloorStats, bool]:
     """The cached floor for ``spec`` (generated first if missing): (path, stats, whether it was generated now)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"floor-v{GENERATOR_VERSION}-{spec.key()}.sqlite3"
+    from db.migrate import head_revision
+
+    # Keyed by the schema too: a floor made before a migration would not open (the app does not upgrade it here).
+    path = cache_dir / f"floor-v{GENERATOR_VERSION}-r{head_revision()}-{spec.key()}.sqlite3"
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
         stats = FloorStats(**json.loads(meta.read_text(encoding="utf-8")))
