@@ -27,8 +27,12 @@ FREE_FAILURES = 3
 MAX_LOCKOUT = timedelta(minutes=5)
 
 _hasher = PasswordHasher()
-# Verifying against this when the username is unknown keeps the timing of both failures alike.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Verifying against this when the username is unknown keeps the timing of both failures alike. It is a hash made
+# once with the hasher's parameters, not hashed at every start (an argon2 hash is a tenth of a second or more);
+# should the library's default parameters ever change, it is made again so the timing stays alike.
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$K8axgKsgU4NPa/Qb4YnBUA$tx/SrOY/IdxwNoXTp6bK8uPV6GwN2t3sSRbBG3TkHVE"
+if _hasher.check_needs_rehash(_DUMMY_HASH):
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from console.changes import NOTIFY_CHANNEL
 from db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -51,12 +51,47 @@ class ChangeBatch:
         return ChangeBatch({k: frozenset(v) for k, v in grouped.items()})
 
 
+class _Accumulator:
+    """Changes the watching thread found and the GUI thread has not taken yet (guarded by a lock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._grouped: dict[str, set[int]] = defaultdict(set)
+        self._full = False
+        self._posted = False
+
+    def add(self, pairs: Iterable[tuple[str, int]], *, full_refresh: bool = False) -> bool:
+        """Merge changes in; True when the GUI thread must be told (nothing was waiting for it already)."""
+        with self._lock:
+            for entity, entity_id in pairs:
+                self._grouped[entity].add(int(entity_id))
+            self._full = self._full or full_refresh
+            if self._posted or not (self._full or self._grouped):
+                return False
+            self._posted = True
+            return True
+
+    def take(self) -> ChangeBatch | None:
+        """Everything merged since the last take, as one batch (None if nothing)."""
+        with self._lock:
+            grouped, full = self._grouped, self._full
+            self._grouped, self._full, self._posted = defaultdict(set), False, False
+        if not grouped and not full:
+            return None
+        return ChangeBatch({k: frozenset(v) for k, v in grouped.items()}, full_refresh=full)
+
+
 class ChangeFeed(QObject):
-    """Watches one database from a background thread and emits ``changed(ChangeBatch)`` on the GUI thread."""
+    """Watches one database from a background thread and emits ``changed(ChangeBatch)`` on the GUI thread.
+
+    While the GUI thread is busy (a burst of changes, an import), what the watcher finds meanwhile is merged into
+    the batch still waiting for it, so it is handed one batch per turn of its event loop, never a backlog.
+    """
 
     changed = Signal(object)
     connectionLost = Signal(str)
     connectionRestored = Signal()
+    _ready = Signal()  # from the watching thread: changes wait in the accumulator
 
     def __init__(self, database: Database, *, interval: float = POLL_INTERVAL_S, parent: QObject | None = None):
         super().__init__(parent)
@@ -66,6 +101,8 @@ class ChangeFeed(QObject):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lost = False
+        self._pending = _Accumulator()
+        self._ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> None:
         """Start watching (idempotent)."""
@@ -87,7 +124,17 @@ class ChangeFeed(QObject):
         """Look now rather than at the next poll (after this console's own write)."""
         self._wake.set()
 
+    @Slot()
+    def _deliver(self) -> None:
+        batch = self._pending.take()
+        if batch is not None:
+            self.changed.emit(batch)
+
     # -- the watching thread ------------------------------------------------------------------------------------
+    def _publish(self, pairs: Iterable[tuple[str, int]], *, full_refresh: bool = False) -> None:
+        if self._pending.add(pairs, full_refresh=full_refresh):
+            self._ready.emit()
+
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
@@ -112,7 +159,7 @@ class ChangeFeed(QObject):
         if self._lost:
             self._lost = False
             self.connectionRestored.emit()
-            self.changed.emit(ChangeBatch(full_refresh=True))  # we may have missed changes meanwhile
+            self._publish((), full_refresh=True)  # we may have missed changes meanwhile
 
     def _watch_sqlite(self) -> None:
         path = self._database.sqlite_path
@@ -136,7 +183,7 @@ class ChangeFeed(QObject):
                 ).fetchall()
                 if rows:
                     last_id = rows[-1][0]
-                    self.changed.emit(ChangeBatch.of((entity, entity_id) for _, entity, entity_id in rows))
+                    self._publish((entity, entity_id) for _, entity, entity_id in rows)
         finally:
             conn.close()
 
@@ -171,7 +218,7 @@ class ChangeFeed(QObject):
                         last_id = rows[-1][0]
                         pairs.extend((entity, entity_id) for _, entity, entity_id in rows)
                 if pairs:
-                    self.changed.emit(ChangeBatch.of(pairs))
+                    self._publish(pairs)
 
 
 def _scalar(conn: Any, sql: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ from db.types import utcnow
 # A follow-up is due at its time and overdue once this much later (the customer was promised a contact then).
 OVERDUE_AFTER = timedelta(hours=1)
 DEFAULT_HORIZON = timedelta(hours=12)
+_CHUNK = 500  # ids per IN list (well under every engine's limit on bound parameters)
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,23 @@ class FollowUpService:
         self.db = database
 
     def scheduled(self, *, horizon: timedelta = DEFAULT_HORIZON, now: datetime | None = None) -> list[DueFollowUp]:
-        """Scheduled follow-ups due before ``now + horizon`` (late ones included), soonest first."""
+        """Scheduled follow-ups due before ``now + horizon`` (late ones included), soonest first.
+
+        A range of the (status, due_at) index: only the scheduled ones are read, never the history of done ones.
+        """
         until = (now or utcnow()) + horizon
         owner = aliased(User)
         query = (
-            select(FollowUp, Escalation.summary, Customer.name, owner.display_name, owner.id)
+            select(
+                FollowUp.id,
+                FollowUp.escalation_id,
+                FollowUp.channel,
+                FollowUp.due_at,
+                Escalation.summary,
+                Customer.name,
+                owner.display_name,
+                owner.id,
+            )
             .join(Escalation, Escalation.id == FollowUp.escalation_id)
             .join(Customer, Customer.id == Escalation.customer_id)
             .outerjoin(owner, owner.id == Escalation.claimed_by_id)
@@ -60,7 +74,22 @@ class FollowUpService:
         )
         with self.db.read() as session:
             return [
-                DueFollowUp(f.id, f.escalation_id, name, Channel(f.channel or "other"), f.due_at, summary, who, who_id)
-                for f, summary, name, who, who_id in session.execute(query)
-                if f.due_at is not None
+                DueFollowUp(fid, esc_id, name, Channel(channel or "other"), due_at, summary, who, who_id)
+                for fid, esc_id, channel, due_at, summary, name, who, who_id in session.execute(query)
+                if due_at is not None
             ]
+
+    def any_scheduled(self, escalation_ids: Iterable[int]) -> bool:
+        """Whether any of these escalations has a scheduled follow-up (what decides if a change can touch the tab)."""
+        ids = sorted(set(escalation_ids))
+        with self.db.read() as session:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                found = session.scalar(
+                    select(FollowUp.id)
+                    .where(FollowUp.escalation_id.in_(chunk), FollowUp.status == "scheduled")
+                    .limit(1)
+                )
+                if found is not None:
+                    return True
+        return False

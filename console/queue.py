@@ -7,12 +7,12 @@ moment cannot both win: the loser is told who has it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, type_coerce, update
 from sqlalchemy.orm import Session, aliased
 
 from console import audit
@@ -42,10 +42,11 @@ from db.models import (
 from db.models import (
     SlaPolicy as SlaRow,
 )
-from db.types import utcnow
+from db.types import UTCDateTime, utcnow
 
 HIGH_VALUE_THRESHOLD = Decimal("5000.00")
 CHURN_RISK_THRESHOLD = 0.6
+IDS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -122,58 +123,96 @@ class SupervisorInfo:
 
 _claimer = aliased(User)
 
+_ENGINE_DATETIME = UTCDateTime.impl
+_TIMESTAMPS = (17, 18, 19, 20)  # where they are in a row
 
-def _item_query() -> Select[Escalation, Customer, str, str]:
+# Just the columns a queue item needs (a Core select: rows of plain values, no ORM entities to build and track).
+_ITEM_COLUMNS = (
+    Escalation.id,
+    Escalation.external_ref,
+    Escalation.status,
+    Escalation.severity,
+    Escalation.channel,
+    Escalation.category,
+    Escalation.product,
+    Escalation.summary,
+    Customer.id,
+    Customer.name,
+    Customer.external_ref,
+    Customer.tier,
+    Customer.lifetime_value,
+    Customer.churn_risk,
+    Associate.name,
+    Escalation.claimed_by_id,
+    _claimer.display_name,
+    # The timestamps as the engine's plain DateTime: made aware UTC in _to_item, as UTCDateTime would, without a
+    # Python type-decorator call per value (40,000 of them a load).
+    type_coerce(Escalation.escalated_at, _ENGINE_DATETIME),
+    type_coerce(Escalation.queued_at, _ENGINE_DATETIME),
+    type_coerce(Escalation.claimed_at, _ENGINE_DATETIME),
+    type_coerce(Escalation.held_since, _ENGINE_DATETIME),
+    Escalation.hold_reason,
+    Escalation.held_seconds,
+    Escalation.version,
+)
+
+# Value -> member lookups: a dict get is several times cheaper than an Enum call, for every one of 10,000 rows.
+_STATUS: dict[str, Status] = {m.value: m for m in Status}
+_SEVERITY: dict[str, Severity] = {m.value: m for m in Severity}
+_CHANNEL: dict[str, Channel] = {m.value: m for m in Channel}
+_CATEGORY: dict[str, Category] = {m.value: m for m in Category}
+_TIER: dict[str, Tier] = {m.value: m for m in Tier}
+
+
+def _item_query() -> Select[*tuple[Any, ...]]:
     return (
-        select(Escalation, Customer, Associate.name, _claimer.display_name)
+        select(*_ITEM_COLUMNS)
+        .select_from(Escalation)
         .join(Customer, Customer.id == Escalation.customer_id)
         .outerjoin(Associate, Associate.id == Escalation.associate_id)
         .outerjoin(_claimer, _claimer.id == Escalation.claimed_by_id)
     )
 
 
+_ITEM_FIELDS = tuple(f.name for f in fields(QueueItem))  # in _ITEM_COLUMNS' order
+assert len(_ITEM_FIELDS) == len(_ITEM_COLUMNS)
+
+
 def _to_item(row: Sequence[Any]) -> QueueItem:
-    esc: Escalation = row[0]
-    cust: Customer = row[1]
-    associate: str | None = row[2]
-    claimer: str | None = row[3]
-    return QueueItem(
-        id=esc.id,
-        ref=esc.external_ref,
-        status=Status(esc.status),
-        severity=Severity(esc.severity),
-        channel=Channel(esc.channel),
-        category=Category(esc.category),
-        product=esc.product,
-        summary=esc.summary,
-        customer_id=cust.id,
-        customer_name=cust.name,
-        customer_ref=cust.external_ref,
-        customer_tier=Tier(cust.tier),
-        customer_ltv=cust.lifetime_value,
-        customer_churn_risk=cust.churn_risk,
-        associate_name=associate,
-        claimed_by_id=esc.claimed_by_id,
-        claimed_by_name=claimer,
-        escalated_at=esc.escalated_at,
-        queued_at=esc.queued_at,
-        claimed_at=esc.claimed_at,
-        held_since=esc.held_since,
-        hold_reason=esc.hold_reason,
-        held_seconds=esc.held_seconds,
-        version=esc.version,
-    )
+    """A queue item from one row of ``_item_query()``: the enums looked up, the rest as the database gave it."""
+    values = list(row)
+    values[2] = _STATUS.get(values[2]) or Status(values[2])
+    values[3] = _SEVERITY.get(values[3]) or Severity(values[3])
+    values[4] = _CHANNEL.get(values[4]) or Channel(values[4])
+    values[5] = _CATEGORY.get(values[5]) or Category(values[5])
+    values[11] = _TIER.get(values[11]) or Tier(values[11])
+    for i in _TIMESTAMPS:  # UTCDateTime.process_result_value
+        moment = values[i]
+        if moment is not None:
+            values[i] = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    # The frozen dataclass's __init__ sets its 24 fields one object.__setattr__ at a time; filling the instance
+    # dict at once gives the same object (no __post_init__, no slots) in a third of the time, 10,000 times a load.
+    item = object.__new__(QueueItem)
+    item.__dict__.update(zip(_ITEM_FIELDS, values, strict=True))
+    return item
+
+
+def _items(session: Session, query: Select[*tuple[Any, ...]]) -> list[QueueItem]:
+    # Through the connection: a Core result, without the ORM's row loading on top.
+    return [_to_item(row) for row in session.connection().execute(query)]
 
 
 def load_items(session: Session, ids: Iterable[int] | None = None) -> list[QueueItem]:
     """Open escalations (optionally only these ids) as queue items."""
     query = _item_query().where(Escalation.status.in_(QUEUE_STATUSES))
-    if ids is not None:
-        id_list = list(ids)
-        if not id_list:
-            return []
-        query = query.where(Escalation.id.in_(id_list))
-    return [_to_item(row) for row in session.execute(query)]
+    if ids is None:
+        return _items(session, query)
+    id_list = list(ids)
+    items: list[QueueItem] = []
+    for start in range(0, len(id_list), IDS_PER_QUERY):  # a burst of changes: bounded IN lists
+        chunk = id_list[start : start + IDS_PER_QUERY]
+        items.extend(_items(session, query.where(Escalation.id.in_(chunk))))
+    return items
 
 
 def load_policy(session: Session) -> SlaPolicy:
@@ -441,7 +480,7 @@ class QueueService:
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _current(self, session: Session, escalation_id: int) -> QueueItem:
-        row = session.execute(_item_query().where(Escalation.id == escalation_id)).first()
+        row = session.connection().execute(_item_query().where(Escalation.id == escalation_id)).first()
         if row is None:
             raise NotFound(f"There is no escalation #{escalation_id}.")
         return _to_item(row)

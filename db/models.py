@@ -307,6 +307,8 @@ class FollowUp(Base):
         CheckConstraint("status IN ('scheduled', 'done', 'not_needed')", name="status"),
         CheckConstraint("csat IS NULL OR (csat >= 1 AND csat <= 5)", name="csat_range"),
         CheckConstraint("nps IS NULL OR (nps >= 0 AND nps <= 10)", name="nps_range"),
+        # The Follow-ups tab reads the scheduled ones due soon: a range in this index, not a scan of the history.
+        Index("ix_follow_ups_status_due_at", "status", "due_at"),
     )
 
 

@@ -669,3 +669,73 @@ def test_signals_emitted_from_python_do_not_drain_a_reference_to_true(qtbot: QtB
         model.tick(range(model.rowCount()))
     # on an affected PySide6 (6.12.0, excluded in pyproject.toml) the count falls by one per emit
     assert abs(sys.getrefcount(True) - before) < 10
+
+
+def test_urgency_order_is_kept_through_changes_without_a_proxy_sort(qtbot: QtBot) -> None:
+    """The proxy shows the model's own order while it is the urgency order; arrivals, claims, holds, removals,
+    a new policy and header sorts back and forth all leave it exactly as a fresh sort would."""
+    import random
+
+    rng = random.Random(7)
+    severities = list(Severity)
+
+    def random_item(escalation_id: int, now: datetime, version: int = 1) -> QueueItem:
+        return make_item(
+            escalation_id,
+            now=now,
+            severity=rng.choice(severities),
+            queued_ago=timedelta(minutes=rng.randint(0, 600)),
+            claimed_by=rng.choice([None, None, SAM, TOM]),
+            held_for=rng.choice([None, None, None, timedelta(minutes=rng.randint(1, 90))]),
+            customer=rng.choice(["Ann", "bo", "Cy", "Di"]),
+            version=version,
+        )
+
+    clock = Clock()
+    model, clock = build(qtbot, [random_item(i, clock.now) for i in range(1, 60)], clock)
+    proxy = QueueFilterProxy(model, SAM)
+    assert model.keeps_urgency_order()
+
+    def expected() -> list[int]:
+        fresh = QueueModel(model.policy(), now_fn=clock)
+        fresh.set_items(model.items())
+        return [fresh.item(row).id for row in range(fresh.rowCount())]
+
+    next_id = 100
+    for step in range(40):
+        clock.advance(seconds=rng.randint(0, 90))
+        ids = [item.id for item in model.items()]
+        changed = [
+            random_item(i, clock.now, version=(model.item_by_id(i) or make_item(i)).version + 1)
+            for i in rng.sample(ids, rng.choice([1, 2, 12]))
+        ]
+        arrivals = [random_item(next_id + n, clock.now) for n in range(rng.choice([0, 1, 3, 70]))]
+        next_id += 100
+        model.apply(changed + arrivals, rng.sample(ids, rng.choice([0, 1, 2])))
+        if step == 20:
+            proxy.sort(Column.CUSTOMER, Qt.SortOrder.AscendingOrder)
+            assert not model.keeps_urgency_order()
+        if step == 25:
+            proxy.sort_by_urgency()
+            assert proxy.sortColumn() == Column.SLA
+        if step == 30:
+            relaxed = dict(SlaPolicy().targets)
+            relaxed[Severity.LOW] = SlaTargets(timedelta(minutes=3), timedelta(hours=1))
+            model.set_policy(SlaPolicy(targets=relaxed))
+        if proxy.is_urgency_order():
+            assert proxy_ids(proxy) == expected()
+    proxy.sort(Column.SLA, Qt.SortOrder.DescendingOrder)
+    assert proxy_ids(proxy) == list(reversed(expected()))
+
+
+def test_model_tester_follows_moves_and_resorts(qtbot: QtBot, qtmodeltester: Any) -> None:
+    minutes = timedelta(minutes=1)
+    model, clock = build(qtbot, [make_item(i, queued_ago=i * minutes) for i in range(1, 30)])
+    proxy = QueueFilterProxy(model, SAM)
+    qtmodeltester.check(proxy)
+    model.apply([claimed(model.item_by_id(3) or make_item(3), SAM)], [])  # one row moves
+    many = [claimed(model.item_by_id(i) or make_item(i), TOM) for i in range(10, 25)]
+    model.apply(many, [])  # many rows change place: one re-sort
+    model.apply([make_item(100 + i, queued_ago=i * minutes, now=clock.now) for i in range(80)], [])  # a burst
+    assert proxy_ids(proxy)[:3] == [179, 178, 177]  # overdue longest first
+    assert proxy.rowCount() == 29 + 80

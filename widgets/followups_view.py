@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -12,10 +13,13 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 from console.followups import DueFollowUp, FollowUpService
 from console.sla import format_duration
 from db.types import utcnow
-from widgets.tasks import TaskRunner
+from widgets.tasks import ErrorHandler, TaskRunner
+
+log = logging.getLogger(__name__)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 HEADERS = ("When", "Customer", "Channel", "Case", "Owner")
+RELOAD_DEBOUNCE_MS = 100  # changes this close together make one reload
 MARKERS = {"upcoming": "⏰", "due": "🔔 Due now", "overdue": "⛔ Overdue"}
 
 
@@ -57,6 +61,10 @@ class FollowUpModel(QAbstractTableModel):
         now = self._now()
         states = [f.state(now) for f in self._rows]
         return states.count("due"), states.count("overdue")
+
+    def rows(self) -> list[DueFollowUp]:
+        """The follow-ups shown, in order."""
+        return list(self._rows)
 
     def follow_up(self, row: int) -> DueFollowUp:
         """The follow-up shown in a row."""
@@ -122,10 +130,12 @@ class FollowUpsView(QWidget):
         parent: QWidget | None = None,
         *,
         now_fn: Callable[[], datetime] = utcnow,
+        on_error: ErrorHandler | None = None,
     ) -> None:
         super().__init__(parent)
         self._service = service
         self._runner = runner
+        self._on_error = on_error
         self.setObjectName("followUpsPanel")
         self.setAccessibleName("Follow-ups")
         self.model = FollowUpModel(now_fn, self)
@@ -155,14 +165,82 @@ class FollowUpsView(QWidget):
         self._timer.setInterval(30_000)
         self._timer.timeout.connect(self.model.check)
         self._timer.start()
+        # Reloads are coalesced: one in flight at a time, changes arriving meanwhile make one more after it.
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setObjectName("followUpsReloadTimer")
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(RELOAD_DEBOUNCE_MS)
+        self._reload_timer.timeout.connect(self._start_reload)
+        self._reloading = False
+        self._want_full = False  # a reload whatever changed (the first load, Refresh, a reconnect)
+        self._changed_ids: set[int] = set()  # escalations changed since the last reload started
 
     def set_follow_ups(self, rows: Iterable[DueFollowUp]) -> None:
         """Show these follow-ups."""
         self.model.set_follow_ups(rows)
 
     def reload(self) -> None:
-        """Read the scheduled follow-ups again, off the GUI thread."""
-        self._runner.read(self._service.scheduled, self.set_follow_ups)
+        """Read the scheduled follow-ups again, off the GUI thread (after the one running, if one is)."""
+        self._want_full = True
+        self._reload_timer.stop()
+        self._start_reload()
+
+    def on_changes(self, escalation_ids: Iterable[int] | None) -> None:
+        """Escalations changed (``None``: maybe all of them): reload soon if that can change the list.
+
+        A change can touch the tab only through an escalation that has a scheduled follow-up or is shown here;
+        bursts of changes (an import) make one reload, not one per batch.
+        """
+        if escalation_ids is None:
+            self._want_full = True
+        else:
+            self._changed_ids.update(escalation_ids)
+        if not self._want_full and not self._changed_ids:
+            return
+        if not self._reloading and not self._reload_timer.isActive():
+            self._reload_timer.start()
+
+    @property
+    def reload_pending(self) -> bool:
+        """Whether a reload is running or waiting to run."""
+        return self._reloading or self._reload_timer.isActive()
+
+    def _start_reload(self) -> None:
+        if self._reloading:
+            return  # _reloaded starts the next one
+        if not self._want_full and not self._changed_ids:
+            return
+        full, changed = self._want_full, frozenset(self._changed_ids)
+        self._want_full = False
+        self._changed_ids = set()
+        shown = {f.escalation_id for f in self.model.rows()}
+        service = self._service
+
+        def job() -> list[DueFollowUp] | None:
+            if full or not changed.isdisjoint(shown) or service.any_scheduled(changed):
+                return service.scheduled()
+            return None  # nothing that changed has a follow-up to show
+
+        self._reloading = True
+        self._runner.read(job, self._reloaded, self._reload_failed)
+
+    def _reloaded(self, rows: list[DueFollowUp] | None) -> None:
+        self._reloading = False
+        if rows is not None:
+            self.set_follow_ups(rows)
+        self._again()
+
+    def _reload_failed(self, error: BaseException) -> None:
+        self._reloading = False
+        self._again()
+        if self._on_error is not None:
+            self._on_error(error)
+        else:
+            log.error("could not read the follow-ups: %s", error)
+
+    def _again(self) -> None:
+        if (self._want_full or self._changed_ids) and not self._reload_timer.isActive():
+            self._reload_timer.start()
 
     def _update_summary(self) -> None:
         due, overdue = self.model.counts()

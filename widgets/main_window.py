@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
@@ -34,7 +36,6 @@ from console.sla import SlaPolicy
 from console.summary import ShiftSummary
 from console.workflow import WorkflowService
 from db.engine import Database
-from widgets.accounts_dialog import AccountsDialog
 from widgets.actions import SPECS, ActionId, ActionRegistry
 from widgets.customer_panel import CustomerPanel
 from widgets.dialogs import ShortcutsDialog
@@ -44,10 +45,12 @@ from widgets.message_bar import MessageBar
 from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
 from widgets.settings import Settings
-from widgets.shift_dialogs import EndShiftDialog, HandoverDialog, PastShiftsDialog
-from widgets.summary_view import SummaryView
 from widgets.tasks import TaskRunner
 from widgets.workflow_panel import WorkflowPanel
+
+if TYPE_CHECKING:  # imported where first used: none of them is on screen at start
+    from widgets.shift_dialogs import EndShiftDialog, HandoverDialog, PastShiftsDialog
+    from widgets.summary_view import SummaryView
 
 
 class MainWindow(QMainWindow):
@@ -80,11 +83,17 @@ class MainWindow(QMainWindow):
         # Central area: messages above the queue.
         self.messages = MessageBar()
         self.queue_view = QueueView(actor.user_id, SlaPolicy(), self)  # the real policy arrives with the first load
+        self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
+        # The queue is what the window opens to: its load starts first, while the rest of the window is built, and
+        # the other start-up reads wait for it (see TaskRunner.read's urgent).
+        self.queue.load()
         central = QWidget()
         central.setObjectName("centralArea")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
-        self.followups_view = FollowUpsView(FollowUpService(database), self.runner, self)
+        self.followups_view = FollowUpsView(
+            FollowUpService(database), self.runner, self, on_error=self._unexpected_error
+        )
         self.tabs = QTabWidget()
         self.tabs.setObjectName("centralTabs")
         self.tabs.setAccessibleName("Queue, follow-ups and goodwill")
@@ -100,7 +109,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
         self.queue.message.connect(self.messages.show_message)
         self.queue_view.alert.connect(self._sla_alert)
         self.followups_view.model.reminder.connect(self._sla_alert)
@@ -129,7 +137,6 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         # Housekeeping of the feed's buffer; a failure here is harmless and the feed reports a dead connection.
         self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
-        self.queue.load()
         self.followups_view.reload()
         self.goodwill_panel.refresh_badge()
         self._resume_case_in_progress()
@@ -299,6 +306,8 @@ class MainWindow(QMainWindow):
     def _show_handover(self, info: ShiftInfo | None) -> None:
         if info is None:
             return
+        from widgets.shift_dialogs import HandoverDialog
+
         dialog = HandoverDialog(info, self.shifts, self.runner, self.actor, self)
         dialog.openSummary.connect(self.show_shift_summary)
         dialog.finished.connect(lambda _result: setattr(self, "handover_dialog", None))
@@ -313,6 +322,8 @@ class MainWindow(QMainWindow):
         view = self.summary_view
         first = view is None
         if view is None:
+            from widgets.summary_view import SummaryView
+
             view = SummaryView(self.database, self.runner, self)
             self.summary_view = view
         if view.isVisible():  # already open behind the console: bring it forward
@@ -335,6 +346,8 @@ class MainWindow(QMainWindow):
 
     def end_shift(self) -> EndShiftDialog:
         """Ask for the handover note, end the shift off the GUI thread, then show the saved summary."""
+        from widgets.shift_dialogs import EndShiftDialog
+
         dialog = EndShiftDialog(self.shifts, self.runner, self.actor, self)
         dialog.ended.connect(self._shift_ended)
         dialog.open()
@@ -346,6 +359,8 @@ class MainWindow(QMainWindow):
 
     def show_past_shifts(self) -> PastShiftsDialog:
         """The list of ended shifts; opening one shows its saved summary."""
+        from widgets.shift_dialogs import PastShiftsDialog
+
         dialog = PastShiftsDialog(self.shifts, self.runner, self)
         dialog.openShift.connect(self.show_shift_summary)
         dialog.open()
@@ -354,7 +369,8 @@ class MainWindow(QMainWindow):
     # -- behaviour -----------------------------------------------------------------------------------------------
     def _on_changes(self, batch: ChangeBatch) -> None:
         if batch.touches("escalation"):
-            self.followups_view.reload()
+            # Only a change to an escalation with a follow-up can change the tab; bursts make one reload.
+            self.followups_view.on_changes(None if batch.full_refresh else batch.ids("escalation"))
             current = self.workflow_panel.current_case()
             if batch.full_refresh or (current is not None and current in batch.ids("escalation")):
                 self.customer_panel.refresh()
@@ -446,6 +462,8 @@ class MainWindow(QMainWindow):
         self.settings.alert_sound = on
 
     def _manage_accounts(self) -> None:
+        from widgets.accounts_dialog import AccountsDialog
+
         AccountsDialog(AccountService(self.database), self.runner, self.actor, self).exec()
 
     def _show_shortcuts(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Collection
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
 from console.actor import Actor
@@ -15,6 +16,8 @@ from console.sla import SlaPolicy
 from widgets.dialogs import HoldDialog, ReassignDialog, SlaPolicyDialog
 from widgets.queue_view import QueueView
 from widgets.tasks import TaskRunner
+
+APPLY_SLICE = 500  # changed rows applied to the model per turn of the event loop
 
 
 class QueueController(QObject):
@@ -40,6 +43,17 @@ class QueueController(QObject):
         self.runner = runner
         self.actor = actor
         self.has_loaded = False
+        # Change batches: escalations still to read, and read results still to apply (in slices).
+        self._loading = False  # a full load is running
+        self._policy_stale = False  # the policy changed while the first load ran
+        self._stale: set[int] = set()
+        self._refreshing = False
+        self._applying: deque[tuple[list[QueueItem], Collection[int]]] = deque()
+        self._slice_timer = QTimer(self)
+        self._slice_timer.setObjectName("queueApplySliceTimer")
+        self._slice_timer.setSingleShot(True)
+        self._slice_timer.setInterval(0)
+        self._slice_timer.timeout.connect(self._apply_slice)
         feed.changed.connect(self.on_changes)
 
     # -- loading -----------------------------------------------------------------------------------------------
@@ -50,9 +64,16 @@ class QueueController(QObject):
         def fetch() -> tuple[SlaPolicy, list[QueueItem]]:
             return queue.policy(), queue.open_items()
 
-        self.runner.read(fetch, self._loaded, self.report_error)
+        def failed(error: BaseException) -> None:
+            self._loading = False
+            self.report_error(error)
+
+        self._loading = True
+        # The first load is what the window opens to: the other start-up reads wait until it has been shown.
+        self.runner.read(fetch, self._loaded, failed, urgent=not self.has_loaded)
 
     def _loaded(self, result: tuple[SlaPolicy, list[QueueItem]]) -> None:
+        self._loading = False
         policy, items = result
         self.view.set_policy(policy)
         self.view.set_items(items)
@@ -60,27 +81,72 @@ class QueueController(QObject):
         self.has_loaded = True
         if first:
             self.loaded.emit(len(items))
+        if self._policy_stale:
+            self._policy_stale = False
+            self.runner.read(self.queue.policy, self.view.set_policy, self.report_error)
+        self._refresh_next()  # what changed while the first load ran
 
     def on_changes(self, batch: ChangeBatch) -> None:
         """Apply what the feed reports: only the changed escalations are read and updated."""
-        if batch.full_refresh or not self.has_loaded:
+        if batch.full_refresh or not (self.has_loaded or self._loading):
             self.load()
             return
         if batch.touches("sla_policy"):
-            self.runner.read(self.queue.policy, self.view.set_policy, self.report_error)
+            if self.has_loaded:
+                self.runner.read(self.queue.policy, self.view.set_policy, self.report_error)
+            else:
+                self._policy_stale = True
         ids = batch.ids("escalation")
         if ids:
-            self.refresh(ids)
+            self.refresh(ids)  # before the first load has shown the queue: read right after it
 
     def refresh(self, ids: frozenset[int] | set[int]) -> None:
-        """Re-read some escalations; those no longer in the queue leave it."""
-        wanted = frozenset(ids)
+        """Re-read some escalations; those no longer in the queue leave it.
+
+        One read at a time: ids changed while one runs are read together right after it, so a burst of changes
+        (an import) makes a few large reads rather than one per batch, and never a backlog on the read threads.
+        """
+        self._stale.update(ids)
+        self._refresh_next()
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether changed escalations are being read or applied, or wait to be."""
+        return self._refreshing or bool(self._stale)
+
+    def _refresh_next(self) -> None:
+        if self._refreshing or not self._stale or not self.has_loaded:
+            return
+        wanted = frozenset(self._stale)
+        self._stale.clear()
+        self._refreshing = True
+        queue = self.queue
 
         def apply(items: list[QueueItem]) -> None:
             present = {item.id for item in items}
-            self.view.apply(items, wanted - present)
+            gone = wanted - present
+            # A large result goes in in slices, one per turn of the event loop, so the window keeps painting.
+            slices = [items[i : i + APPLY_SLICE] for i in range(0, len(items), APPLY_SLICE)] or [[]]
+            self._applying.extend((piece, ()) for piece in slices[:-1])
+            self._applying.append((slices[-1], gone))
+            self._apply_slice()
 
-        self.runner.read(lambda: self.queue.items(sorted(wanted)), apply, self.report_error)
+        def failed(error: BaseException) -> None:
+            self._refreshing = False
+            self._refresh_next()
+            self.report_error(error)
+
+        self.runner.read(lambda: queue.items(sorted(wanted)), apply, failed)
+
+    def _apply_slice(self) -> None:
+        if self._applying:
+            items, gone = self._applying.popleft()
+            self.view.apply(items, gone)
+        if self._applying:
+            self._slice_timer.start()
+        else:
+            self._refreshing = False
+            self._refresh_next()
 
     # -- actions -----------------------------------------------------------------------------------------------
     def claim(self, escalation_id: int | None = None) -> None:

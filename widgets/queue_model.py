@@ -10,6 +10,7 @@ the rows whose next threshold has passed (a heap keeps them in order), plus ``da
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _KEY_OFFSET = 10**18  # keeps negative microsecond values sortable as fixed-width digits
 _LEVEL_OK, _LEVEL_WARNING, _LEVEL_BREACHED = 0, 1, 2
+_RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(Severity)}  # Severity.rank, cheaply
+_STATE_AT_LEVEL = (ClockState.OK, ClockState.WARNING, ClockState.BREACHED)  # looked up once, not per row
+_PAUSED = ClockState.PAUSED
+_FEW_MOVES = 8  # more urgency changes than this in one batch: one re-sort (a layout change) instead of row moves
+_FEW_INSERTS = 64  # more arrivals than this in one batch: appended, then one re-sort
 
 
 def _us(moment: datetime) -> int:
@@ -178,9 +184,11 @@ class _Entry:
     held_breached: bool
     state: ClockState  # as of the model's last look
     alerted: int  # the highest alert level already given for this target (0 none, 1 warning, 2 breached)
-    texts: tuple[str, ...]  # display text of every column that does not move with the clock
-    sort_keys: tuple[str, ...]
-    haystack: str  # what the search box looks through, case-folded
+    urgency: tuple[int, int, int, int]  # (held, due or time left, severity rank, id): the default order
+    # Worked out on first use (a paint, a header sort, a search), not for every row of a load:
+    texts: tuple[str, ...] | None = None  # display text of every column that does not move with the clock
+    sort_keys: tuple[str, ...] | None = None
+    haystack: str | None = None  # what the search box looks through, case-folded
 
     def level_at(self, now_us: int) -> int:
         """0, 1 or 2 for a running clock at ``now_us`` (a paused clock never moves)."""
@@ -254,6 +262,10 @@ class QueueModel(QAbstractTableModel):
         self._breached = 0
         self._oldest_unclaimed_us: int | None = None
         self._oldest_stale = False
+        self._span_cache: dict[Severity, tuple[timedelta, timedelta, int, int, int, int]] = {}
+        # Whether the rows are kept in urgency order through every change (the proxy asks for it while it shows that
+        # order, so that it need not sort: a sort there calls back into Python for every comparison).
+        self._ordered = False
 
     # -- feeding -------------------------------------------------------------------------------------------------
     def set_items(self, items: Iterable[QueueItem]) -> None:
@@ -266,9 +278,8 @@ class QueueModel(QAbstractTableModel):
                 unique[item.id] = item
         self.beginResetModel()
         rows = [self._entry(item, previous.get(item.id)) for item in unique.values()]
-        # Rows arrive in urgency order: the proxy's default sort then has far fewer comparisons to make, and each
-        # one is a call into Python.
-        rows.sort(key=lambda entry: entry.sort_keys[Column.SLA])
+        # Rows are kept in urgency order: the proxy shows them in that order without sorting.
+        rows.sort(key=_urgency)
         self._rows = rows
         self._index = {entry.item.id: row for row, entry in enumerate(self._rows)}
         self._recount()
@@ -296,12 +307,20 @@ class QueueModel(QAbstractTableModel):
 
         touched = False
         appended: list[QueueItem] = []
+        moved: list[int] = []  # ids whose place in the urgency order changed
         for item in latest.values():
             row = self._index.get(item.id)
             if row is None:
                 appended.append(item)
             elif self._replace(row, item):
                 touched = True
+                if self._ordered and not self._in_place(row):
+                    moved.append(item.id)
+        if len(moved) > _FEW_MOVES:
+            self._resort()
+        else:
+            for escalation_id in moved:
+                self._move_into_place(self._index[escalation_id])
 
         doomed = sorted((self._index[i] for i in removed if i in self._index), reverse=True)
         for first, last in _runs_descending(doomed):
@@ -315,7 +334,10 @@ class QueueModel(QAbstractTableModel):
             self.endRemoveRows()
             touched = True
 
-        if appended:
+        if appended and self._ordered and len(appended) <= _FEW_INSERTS:
+            self._insert_in_place([self._entry(item, None) for item in appended])
+            touched = True
+        elif appended:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(appended) - 1)
             for item in appended:
@@ -325,6 +347,8 @@ class QueueModel(QAbstractTableModel):
                 self._count_in(entry)
                 self._schedule(entry)
             self.endInsertRows()
+            if self._ordered:
+                self._resort()
             touched = True
         if touched:
             self.countersChanged.emit()
@@ -332,17 +356,83 @@ class QueueModel(QAbstractTableModel):
     def set_policy(self, policy: SlaPolicy) -> None:
         """Change the SLA targets: every due time moves, so every row is worked out again and shown again."""
         self._policy = policy
+        self._span_cache.clear()
         self._look_at_the_clock()
         self._rows = [self._entry(entry.item, entry) for entry in self._rows]
         self._recount()
         self._rebuild_events()
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, _COLUMNS - 1))
+        if self._ordered:
+            self._resort()
         self.countersChanged.emit()
 
     def policy(self) -> SlaPolicy:
         """The SLA policy the clocks run by."""
         return self._policy
+
+    # -- the order -------------------------------------------------------------------------------------------------
+    def keep_urgency_order(self, on: bool) -> None:
+        """Keep the rows in urgency order through every change (sorting them now if they are not)."""
+        self._ordered = on
+        if on and any(_urgency(a) > _urgency(b) for a, b in zip(self._rows, self._rows[1:], strict=False)):
+            self._resort()
+
+    def keeps_urgency_order(self) -> bool:
+        """Whether the rows are kept in urgency order."""
+        return self._ordered
+
+    def _in_place(self, row: int) -> bool:
+        rows, key = self._rows, self._rows[row].urgency
+        return (row == 0 or rows[row - 1].urgency <= key) and (row == len(rows) - 1 or key <= rows[row + 1].urgency)
+
+    def _move_into_place(self, row: int) -> None:
+        """Move one row whose urgency changed to its place (a move, so the selection and the view follow it)."""
+        rows = self._rows
+        entry = rows.pop(row)
+        place = bisect_right(rows, entry.urgency, key=_urgency)
+        rows.insert(row, entry)
+        if place == row:
+            return
+        destination = place if place < row else place + 1  # counted before the move, as Qt wants it
+        self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination)
+        del rows[row]
+        rows.insert(place, entry)
+        for moved in range(min(row, place), max(row, place) + 1):
+            self._index[rows[moved].item.id] = moved
+        self.endMoveRows()
+
+    def _insert_in_place(self, entries: list[_Entry]) -> None:
+        """Insert new rows where the urgency order puts them, one rowsInserted per run of neighbours."""
+        entries.sort(key=_urgency)
+        rows = self._rows
+        places = [bisect_right(rows, entry.urgency, key=_urgency) for entry in entries]
+        groups: list[tuple[int, list[_Entry]]] = []
+        for place, entry in zip(places, entries, strict=True):
+            if groups and groups[-1][0] == place:
+                groups[-1][1].append(entry)
+            else:
+                groups.append((place, [entry]))
+        for place, group in reversed(groups):  # last first: the places of those before stay right
+            self.beginInsertRows(QModelIndex(), place, place + len(group) - 1)
+            rows[place:place] = group
+            for row in range(place, len(rows)):
+                self._index[rows[row].item.id] = row
+            for entry in group:
+                self._count_in(entry)
+                self._schedule(entry)
+            self.endInsertRows()
+
+    def _resort(self) -> None:
+        """Put every row in urgency order at once: one layout change, persistent indexes (the selection) kept."""
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        ids = [self._rows[index.row()].item.id for index in persistent]
+        self._rows.sort(key=_urgency)
+        self._index = {entry.item.id: row for row, entry in enumerate(self._rows)}
+        moved = [self.index(self._index[i], index.column()) for i, index in zip(ids, persistent, strict=True)]
+        self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
 
     # -- the clock -----------------------------------------------------------------------------------------------
     def tick(self, visible_rows: Iterable[int]) -> list[SlaTransition]:
@@ -421,7 +511,7 @@ class QueueModel(QAbstractTableModel):
 
     def search_text(self, row: int) -> str:
         """What the search box matches in ``row``, case-folded."""
-        return self._rows[row].haystack
+        return self._haystack(self._rows[row])
 
     def clock_state(self, row: int) -> ClockState:
         """The SLA state of ``row`` as of the last tick."""
@@ -468,9 +558,9 @@ class QueueModel(QAbstractTableModel):
                 return format_duration(_td(max(self._now_us - entry.queued_us, 0)))
             if column == Column.SLA:
                 return self._sla_text(entry)
-            return entry.texts[column]
+            return self._texts(entry)[column]
         if role == SortKeyRole:
-            return entry.sort_keys[column]
+            return self._sort_keys(entry)[column]
         if role == ItemIdRole:
             return entry.item.id
         if column == Column.SLA:
@@ -606,37 +696,59 @@ class QueueModel(QAbstractTableModel):
         self._now_us = _us(self._now)
         self._dark = palette_is_dark()
 
+    def _spans(self, severity: Severity) -> tuple[timedelta, timedelta, int, int, int, int]:
+        """The claim and resolve targets of a severity, and in microseconds each and its warning point."""
+        spans = self._span_cache.get(severity)
+        if spans is None:
+            targets = self._policy.for_severity(severity)
+            ratio = self._policy.warn_ratio
+            spans = self._span_cache[severity] = (
+                targets.claim,
+                targets.resolve,
+                targets.claim // _ONE_US,
+                targets.resolve // _ONE_US,
+                (targets.claim * ratio) // _ONE_US,
+                (targets.resolve * ratio) // _ONE_US,
+            )
+        return spans
+
     def _entry(self, item: QueueItem, previous: _Entry | None) -> _Entry:
-        """Work out once what every tick and every paint of this item needs."""
-        now, now_us = self._now, self._now_us
-        clock = item.clock(self._policy, now)
-        targets = self._policy.for_severity(item.severity)
-        span = targets.claim if clock.target == "claim" else targets.resolve
-        held_before = timedelta(seconds=item.held_seconds)
-        held = item.on_hold
-        due_us = _us(clock.due_at)
-        warn_us = _us(item.queued_at + held_before + span * self._policy.warn_ratio)
+        """Work out once what every tick of this item needs (what a paint needs comes on first use)."""
+        now_us = self._now_us
+        claim, resolve, claim_us, resolve_us, claim_warn_us, resolve_warn_us = self._spans(item.severity)
+        # The SLA clock (console.sla.clock) in integer microseconds: claim while unclaimed, then resolve; holds push
+        # the due time back, so a paused clock's time left stays put.
+        if item.claimed_at is None:
+            target, span, span_us, warn_span_us = "claim", claim, claim_us, claim_warn_us
+        else:
+            target, span, span_us, warn_span_us = "resolve", resolve, resolve_us, resolve_warn_us
+        held_before_us = item.held_seconds * 1_000_000
+        held = item.held_since is not None
+        paused_us = held_before_us
+        if item.held_since is not None:
+            paused_us += max(now_us - _us(item.held_since), 0)
         queued_us = _us(item.queued_at)
+        due_us = queued_us + span_us + paused_us
+        remaining_us = due_us - now_us
         self._generation += 1
         entry = _Entry(
             item=item,
             generation=self._generation,
-            target=clock.target,
+            target=target,
             span=span,
             held=held,
             queued_us=queued_us,
             due_us=due_us,
-            warn_us=warn_us,
-            held_remaining_us=clock.remaining // _ONE_US,
-            held_breached=held and clock.breached,
-            state=ClockState.OK,
+            warn_us=queued_us + held_before_us + warn_span_us,
+            held_remaining_us=remaining_us,
+            held_breached=held and remaining_us < 0,
+            state=_PAUSED,
             alerted=_LEVEL_OK,
-            texts=(),
-            sort_keys=(),
-            haystack="",
+            urgency=(int(held), remaining_us if held else due_us, _RANK[item.severity], item.id),
         )
         current = _LEVEL_OK if held else entry.level_at(now_us)
-        entry.state = ClockState.PAUSED if held else (ClockState.OK, ClockState.WARNING, ClockState.BREACHED)[current]
+        if not held:
+            entry.state = _STATE_AT_LEVEL[current]
         if previous is not None and previous.target == entry.target:
             # Same target: remember what was already announced, so an item refreshed by the feed between two
             # ticks neither repeats its alert nor swallows one that fell due in between (the next tick gives
@@ -644,53 +756,73 @@ class QueueModel(QAbstractTableModel):
             entry.alerted = previous.alerted if held else min(previous.alerted, current)
         else:
             entry.alerted = current  # a new item or a new target: no alert for what it already is on arrival
-        urgency = (
-            f"{int(held)}:{(clock.remaining // _ONE_US if held else due_us) + _KEY_OFFSET:020d}"
-            f":{item.severity.rank}:{item.id:012d}"
-        )
-        customer = _customer_text(item)
-        summary = _one_line(item.summary)
-        entry.texts = (
-            "",
-            "",
-            item.severity.label,
-            customer,
-            item.channel.label,
-            item.category.label,
-            item.associate_name or NOBODY,
-            item.claimed_by_name or NOBODY,
-            f"#{item.id} · {summary}",
-        )
-        # Ties break on arrival (longest waiting first), which never changes while the item is in the queue, so
-        # a change to one column never changes another column's sort key.
-        tie = f"{queued_us + _KEY_OFFSET:020d}:{item.id:012d}"
-        entry.sort_keys = (
-            f"{_KEY_OFFSET - queued_us:020d}:{item.id:012d}",
-            urgency,
-            f"{item.severity.rank}\t{tie}",
-            f"{item.customer_name.casefold()}\t{tie}",
-            f"{item.channel.label.casefold()}\t{tie}",
-            f"{item.category.label.casefold()}\t{tie}",
-            f"{(item.associate_name or '').casefold()}\t{tie}",
-            f"{(item.claimed_by_name or '').casefold()}\t{tie}",
-            f"{summary.casefold()}\t{tie}",
-        )
-        entry.haystack = "\n".join(
-            [
-                f"#{item.id}",
-                item.customer_name,
-                item.customer_ref or "",
-                item.ref or "",
-                summary,
-                item.product or "",
-                item.associate_name or "",
-                item.claimed_by_name or "",
-                item.category.label,
-                item.channel.label,
-                customer,
-            ]
-        ).casefold()
         return entry
+
+    @staticmethod
+    def _texts(entry: _Entry) -> tuple[str, ...]:
+        """The display text of every column that does not move with the clock (worked out once, on first use)."""
+        texts = entry.texts
+        if texts is None:
+            item = entry.item
+            texts = entry.texts = (
+                "",
+                "",
+                item.severity.label,
+                _customer_text(item),
+                item.channel.label,
+                item.category.label,
+                item.associate_name or NOBODY,
+                item.claimed_by_name or NOBODY,
+                f"#{item.id} · {_one_line(item.summary)}",
+            )
+        return texts
+
+    @staticmethod
+    def _sort_keys(entry: _Entry) -> tuple[str, ...]:
+        """Per column, a string that sorts correctly as plain text (worked out once, when a sort first asks)."""
+        keys = entry.sort_keys
+        if keys is None:
+            item = entry.item
+            held, urgent_us, rank, _id = entry.urgency
+            queued_us = entry.queued_us
+            # Ties break on arrival (longest waiting first), which never changes while the item is in the queue, so
+            # a change to one column never changes another column's sort key.
+            tie = f"{queued_us + _KEY_OFFSET:020d}:{item.id:012d}"
+            keys = entry.sort_keys = (
+                f"{_KEY_OFFSET - queued_us:020d}:{item.id:012d}",
+                f"{held}:{urgent_us + _KEY_OFFSET:020d}:{rank}:{item.id:012d}",  # the same order as entry.urgency
+                f"{rank}\t{tie}",
+                f"{item.customer_name.casefold()}\t{tie}",
+                f"{item.channel.label.casefold()}\t{tie}",
+                f"{item.category.label.casefold()}\t{tie}",
+                f"{(item.associate_name or '').casefold()}\t{tie}",
+                f"{(item.claimed_by_name or '').casefold()}\t{tie}",
+                f"{_one_line(item.summary).casefold()}\t{tie}",
+            )
+        return keys
+
+    @staticmethod
+    def _haystack(entry: _Entry) -> str:
+        """What the search box looks through, case-folded (worked out once, at the first search)."""
+        haystack = entry.haystack
+        if haystack is None:
+            item = entry.item
+            haystack = entry.haystack = "\n".join(
+                [
+                    f"#{item.id}",
+                    item.customer_name,
+                    item.customer_ref or "",
+                    item.ref or "",
+                    _one_line(item.summary),
+                    item.product or "",
+                    item.associate_name or "",
+                    item.claimed_by_name or "",
+                    item.category.label,
+                    item.channel.label,
+                    _customer_text(item),
+                ]
+            ).casefold()
+        return haystack
 
     def _signature(self, entry: _Entry, column: int) -> tuple[Any, ...]:
         """What a view can show of one cell: if this differs, the cell changed."""
@@ -699,8 +831,8 @@ class QueueModel(QAbstractTableModel):
         elif column == Column.WAITING:
             shown = entry.queued_us
         else:
-            shown = entry.texts[column]
-        return (shown, entry.sort_keys[column], self._tooltip(entry, column), self._accessible(entry, column))
+            shown = self._texts(entry)[column]
+        return (shown, self._sort_keys(entry)[column], self._tooltip(entry, column), self._accessible(entry, column))
 
     def _replace(self, row: int, item: QueueItem) -> bool:
         old = self._rows[row]
@@ -755,6 +887,10 @@ class QueueModel(QAbstractTableModel):
                 self._oldest_stale = True  # worked out again when next asked
 
 
+def _urgency(entry: _Entry) -> tuple[int, int, int, int]:
+    return entry.urgency
+
+
 def _runs_ascending(values: Sequence[int]) -> list[tuple[int, int]]:
     """Consecutive runs in sorted values: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
     runs: list[tuple[int, int]] = []
@@ -790,6 +926,7 @@ class QueueFilterProxy(QSortFilterProxyModel):
         self._unclaimed_only = False
         self._mine_only = False
         self._terms: tuple[str, ...] = ()
+        self._urgency = False
         self.setSourceModel(model)
         self.setSortRole(SortKeyRole)
         # filterAcceptsRow reads the items themselves; pointing the filter role at the id keeps a tick (which
@@ -803,13 +940,30 @@ class QueueFilterProxy(QSortFilterProxyModel):
         return self._model
 
     # -- sorting ---------------------------------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort by a column. The default order (SLA ascending, most urgent first) is the model's own: the model
+        keeps its rows in it and the proxy shows them as they are, without a sort that would call back into Python
+        for every comparison (tens of thousands on a full floor); any other column is sorted here by its key."""
+        urgency = column == Column.SLA and order == Qt.SortOrder.AscendingOrder
+        self._urgency = urgency
+        if urgency:
+            super().sort(-1, order)  # the source's order, which the model keeps urgent-first from now on
+            self._model.keep_urgency_order(True)
+        else:
+            self._model.keep_urgency_order(False)
+            super().sort(column, order)
+
+    def sortColumn(self) -> int:
+        """The column the rows are sorted by (SLA while they show the default urgency order)."""
+        return int(Column.SLA) if self._urgency else super().sortColumn()
+
     def sort_by_urgency(self) -> None:
         """Most urgent first: overdue, then nearest due, severity breaking ties; cases on hold last."""
         self.sort(Column.SLA, Qt.SortOrder.AscendingOrder)
 
     def is_urgency_order(self) -> bool:
         """Whether the rows are in urgency order."""
-        return self.sortColumn() == Column.SLA and self.sortOrder() == Qt.SortOrder.AscendingOrder
+        return self._urgency
 
     # -- filters ---------------------------------------------------------------------------------------------------
     def set_channels(self, channels: Iterable[Channel] | None) -> None:
