@@ -8,13 +8,15 @@ from that one value, so the screen and the files agree. matplotlib is imported o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QDateTime, Qt, QTimeZone, Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QByteArray, QDateTime, QEvent, Qt, QTimer, QTimeZone, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -194,75 +196,243 @@ def _drill_sentence(r: EscalationRow) -> str:
     return f"Case {r.id}, {r.customer_name}, {_label(r.category)} by {_label(r.channel)}, {r.status}"
 
 
-# --- the charts (matplotlib only in here, imported on first use) -------------------------------------------------
+# --- the charts (matplotlib only in here, imported on first use, off the GUI thread) -------------------------
+@dataclass(frozen=True)
+class ChartColors:
+    """The palette colours the charts are drawn in (read on the GUI thread, used by the worker that draws)."""
+
+    text: str
+    mid: str
+    window: str
+    base: str
+
+    @classmethod
+    def of(cls, palette: QPalette) -> ChartColors:
+        """The colours of a Qt palette, so the charts read in light and dark themes."""
+        role = QPalette.ColorRole
+        return cls(
+            palette.color(role.WindowText).name(),
+            palette.color(role.Mid).name(),
+            palette.color(role.Window).name(),
+            palette.color(role.Base).name(),
+        )
+
+
+@dataclass(frozen=True)
+class RenderedCharts:
+    """The four charts drawn and rendered (Agg) off the GUI thread, ready to be shown by a SummaryCharts."""
+
+    figure: Figure
+    renderer: Any  # matplotlib's RendererAgg holding the pixels
+    key: tuple[int, int, float]  # FigureCanvasAgg's (width, height, dpi) of that renderer
+    axes: dict[str, Axes]
+    bars: dict[int, tuple[str, int]]  # id(patch) -> (kind, index)
+    background: str  # the window colour, around the figure while a new size is being rendered
+
+
+BASE_DPI = 100.0  # matplotlib's default: a figure inch per 100 logical pixels
+CHART_SIZE = (800, 560)  # logical pixels, until the canvas has a size of its own
+
+
+def render_charts(
+    summary: ShiftSummary, zone: tzinfo | None, colors: ChartColors, size: tuple[int, int], ratio: float = 1.0
+) -> RenderedCharts:
+    """Draw and render the summary's four charts at ``size`` (logical pixels, ``ratio`` physical per logical).
+
+    Pure matplotlib with the Agg renderer, no widget: meant for a worker thread, so that neither importing
+    matplotlib (seconds, the first time) nor laying out and rasterising the charts stalls the GUI thread. It also
+    imports the Qt canvas' module, for SummaryCharts to wrap the result without importing anything itself.
+    """
+    with _collection_paused():
+        _load_matplotlib()
+        return _render(summary, zone, colors, size, ratio)
+
+
+def _render(
+    summary: ShiftSummary, zone: tzinfo | None, colors: ChartColors, size: tuple[int, int], ratio: float
+) -> RenderedCharts:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from console.summary_export import CHARTS, draw_chart
+
+    width, height = max(size[0], 50), max(size[1], 50)
+    figure = Figure(figsize=(width / BASE_DPI, height / BASE_DPI), dpi=BASE_DPI, layout="constrained")
+    grid = figure.subplots(2, 2)
+    axes: dict[str, Axes] = {}
+    bars: dict[int, tuple[str, int]] = {}
+    for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
+        draw_chart(kind, ax, summary, zone)
+        axes[kind] = ax
+        for index, patch in enumerate(ax.patches):
+            patch.set_picker(True)
+            bars[id(patch)] = (kind, index)
+    paint_charts(figure, colors)
+    agg = FigureCanvasAgg(figure)  # before the dpi change: the figure keeps the base dpi as its own
+    if ratio != 1.0:
+        figure.set_dpi(BASE_DPI * ratio)  # physical pixels, as the Qt canvas scales a figure on a HiDPI screen
+    agg.draw()  # type: ignore[no-untyped-call]
+    key = (int(figure.bbox.width), int(figure.bbox.height), float(figure.dpi))
+    return RenderedCharts(figure, agg.get_renderer(), key, axes, bars, colors.window)  # type: ignore[no-untyped-call]
+
+
+_LOADED = False
+
+
+def _load_matplotlib() -> None:
+    """Import matplotlib and the Qt canvas' module (off the GUI thread), then freeze the heap once.
+
+    Everything alive once matplotlib is loaded (modules, classes, the console's long-lived objects) stays alive
+    until the app quits, and a full garbage collection would otherwise walk it all again, every time: a few hundred
+    milliseconds holding the interpreter lock, which stalls the GUI thread whichever thread collects. Frozen objects
+    are left out of collections (gc.freeze); only what is made afterwards is collected as usual."""
+    global _LOADED  # noqa: PLW0603 (once per process)
+    if _LOADED:
+        return
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_qtagg
+    import matplotlib.figure  # noqa: F401 (loaded here, for render_charts and SummaryCharts)
+
+    gc.freeze()
+    _LOADED = True
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No automatic garbage collection while the charts are made (tens of thousands of objects, all kept)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def paint_charts(figure: Figure, colors: ChartColors) -> None:
+    """Figure, axes and text colours from the palette's colours."""
+    fg, mid, base = colors.text, colors.mid, colors.base
+    figure.set_facecolor(colors.window)
+    for ax in figure.axes:
+        ax.set_facecolor(base)
+        for loc in ("left", "center", "right"):  # the charts' titles are on the left
+            ax.set_title(ax.get_title(loc=loc), loc=loc, color=fg, fontsize=10)
+        ax.xaxis.label.set_color(fg)
+        ax.yaxis.label.set_color(fg)
+        ax.tick_params(colors=fg, which="both")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(mid)
+        for collection in ax.collections:  # the goodwill chart's "in range" dots
+            collection.set_color(fg)
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor(base)
+            legend.get_frame().set_edgecolor(mid)
+            for text in legend.get_texts():
+                text.set_color(fg)
+            for handle in legend.legend_handles:
+                if handle is not None and handle.__class__.__name__ == "PathCollection":
+                    handle.set_color(fg)  # type: ignore[attr-defined]
+
+
+def _canvas_class() -> type[FigureCanvasQTAgg]:
+    """The charts' Qt canvas: shows a figure rendered elsewhere, and never draws on the GUI thread by itself."""
+    global _CANVAS  # noqa: PLW0603 (the class needs matplotlib, so it is made on first use)
+    if _CANVAS is not None:
+        return _CANVAS
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+
+    class ChartCanvas(FigureCanvasQTAgg):
+        """FigureCanvasQTAgg that paints the last rendering as it is and, when resized, asks ``on_resize`` for a
+        new one (rendered off the GUI thread) instead of redrawing the figure in the resize, as matplotlib does."""
+
+        on_resize: Callable[[], None] | None = None
+        background = "#ffffff"
+
+        def resizeEvent(self, event: QResizeEvent) -> None:
+            QWidget.resizeEvent(self, event)
+            if self.on_resize is not None:
+                self.on_resize()
+
+        def paintEvent(self, event: QPaintEvent) -> None:
+            painter = QPainter(self)
+            try:
+                painter.fillRect(event.rect(), QColor(self.background))
+                renderer = getattr(self, "renderer", None)
+                if renderer is None:
+                    return
+                pixels = memoryview(renderer.buffer_rgba())
+                height, width = pixels.shape[0], pixels.shape[1]  # type: ignore[index]
+                image = QImage(pixels, width, height, QImage.Format.Format_RGBA8888)
+                image.setDevicePixelRatio(self.device_pixel_ratio)
+                painter.drawImage(0, 0, image)
+            finally:
+                painter.end()
+
+    _CANVAS = ChartCanvas
+    return ChartCanvas
+
+
+_CANVAS: type[FigureCanvasQTAgg] | None = None
+
+
 class SummaryCharts(QWidget):
-    """The four charts on one canvas, coloured from the palette; a click on a bar emits ``barClicked``."""
+    """The four charts on one canvas, coloured from the palette; a click on a bar emits ``barClicked``.
+
+    The charts come rendered (``render_charts``, off the GUI thread); this widget only shows them. When its size
+    changes it emits ``wantsSize`` (once the resizing settles) for the owner to render them again at that size.
+    """
 
     barClicked = Signal(str, int)  # chart kind, bar index in data order (see summary_export.draw_chart)
+    wantsSize = Signal()  # the canvas' size differs from the rendering's: render again at ``size_wanted()``
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, rendered: RenderedCharts, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-        from matplotlib.figure import Figure
-
         self.setObjectName("summaryCharts")
         self.setAccessibleName("Summary charts")
-        self.figure: Figure = Figure(figsize=(8, 5.6), layout="constrained")
-        self.canvas: FigureCanvasQTAgg = FigureCanvasQTAgg(self.figure)  # type: ignore[no-untyped-call]
+        self.figure: Figure = rendered.figure
+        self.canvas: FigureCanvasQTAgg = _canvas_class()(rendered.figure)
         self.canvas.setObjectName("summaryChartsCanvas")
         self.canvas.setAccessibleName("Charts: arrivals vs resolutions, by category, goodwill, CSAT")
         self.canvas.setToolTip("Click a bar to list the escalations behind it (goodwill bars: see the Goodwill tab)")
         self.canvas.setMinimumHeight(420)
-        self.canvas.mpl_connect("pick_event", self._picked)
         self.axes: dict[str, Axes] = {}
-        self._bars: dict[int, tuple[str, int]] = {}  # id(patch) -> (kind, index)
+        self._bars: dict[int, tuple[str, int]] = {}
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(150)
+        self._settle.timeout.connect(self._check_size)
+        self.canvas.on_resize = self._settle.start
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
+        self.show_rendered(rendered)
 
-    def show_summary(self, summary: ShiftSummary, zone: tzinfo | None = None) -> None:
-        """Draw the four charts of a summary (times in ``zone``, the floor's)."""
-        from console.summary_export import CHARTS, draw_chart
+    def show_rendered(self, rendered: RenderedCharts) -> None:
+        """Show charts rendered off the GUI thread: nothing is drawn here, the pixels are only copied to the screen."""
+        canvas: Any = self.canvas
+        rendered.figure.set_canvas(canvas)
+        canvas.figure = rendered.figure
+        canvas.renderer = rendered.renderer  # FigureCanvasAgg's own: get_renderer() reuses it for this key
+        canvas._lastKey = rendered.key
+        canvas.background = rendered.background
+        self.figure = rendered.figure
+        self.axes = dict(rendered.axes)
+        self._bars = dict(rendered.bars)
+        self.canvas.mpl_connect("pick_event", self._picked)  # the callbacks belong to the figure
+        self.canvas.update()
+        self._settle.start()
 
-        self.figure.clear()
-        self._bars = {}
-        grid = self.figure.subplots(2, 2)
-        self.axes = {}
-        for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
-            draw_chart(kind, ax, summary, zone)
-            self.axes[kind] = ax
-            for index, patch in enumerate(ax.patches):
-                patch.set_picker(True)
-                self._bars[id(patch)] = (kind, index)
-        self.apply_palette(self.palette())
-        self.canvas.draw_idle()  # type: ignore[no-untyped-call]
+    def size_wanted(self) -> tuple[tuple[int, int], float]:
+        """The canvas' size (logical pixels) and its device pixel ratio, to render at."""
+        return (self.canvas.width(), self.canvas.height()), float(self.canvas.devicePixelRatioF() or 1.0)
 
-    def apply_palette(self, palette: QPalette) -> None:
-        """Figure, axes and text colours from the Qt palette, so the charts read in light and dark themes."""
-        fg = palette.color(QPalette.ColorRole.WindowText).name()
-        mid = palette.color(QPalette.ColorRole.Mid).name()
-        self.figure.set_facecolor(palette.color(QPalette.ColorRole.Window).name())
-        base = palette.color(QPalette.ColorRole.Base).name()
-        for ax in self.figure.axes:
-            ax.set_facecolor(base)
-            for loc in ("left", "center", "right"):  # the charts' titles are on the left
-                ax.set_title(ax.get_title(loc=loc), loc=loc, color=fg, fontsize=10)
-            ax.xaxis.label.set_color(fg)
-            ax.yaxis.label.set_color(fg)
-            ax.tick_params(colors=fg, which="both")
-            for spine in ax.spines.values():
-                spine.set_edgecolor(mid)
-            for collection in ax.collections:  # the goodwill chart's "in range" dots
-                collection.set_color(fg)
-            legend = ax.get_legend()
-            if legend is not None:
-                legend.get_frame().set_facecolor(base)
-                legend.get_frame().set_edgecolor(mid)
-                for text in legend.get_texts():
-                    text.set_color(fg)
-                for handle in legend.legend_handles:
-                    if handle is not None and handle.__class__.__name__ == "PathCollection":
-                        handle.set_color(fg)  # type: ignore[attr-defined]
+    def _check_size(self) -> None:
+        (width, height), ratio = self.size_wanted()
+        shown = (int(self.figure.bbox.width), int(self.figure.bbox.height))
+        if width > 0 and height > 0 and shown != (round(width * ratio), round(height * ratio)):
+            self.wantsSize.emit()
 
     def bar_count(self, kind: str) -> int:
         """How many bars a chart has (0 when it says "no data")."""
@@ -295,6 +465,9 @@ class SummaryView(QWidget):
         self.runner = runner
         self.summary: ShiftSummary | None = None
         self.charts: SummaryCharts | None = None
+        self._charts_for: object = None  # the request whose charts are wanted; older renderings are dropped
+        self._painted = False  # the window has been painted once
+        self._after_paint: Callable[[], None] | None = None  # the build to start once it has
         self._rows: list[EscalationRow] | None = None
         self._rows_for: tuple[datetime, datetime, str | None] | None = None
         self._progressed.connect(self._on_progress)
@@ -419,6 +592,11 @@ class SummaryView(QWidget):
         self.charts_holder.setObjectName("summaryChartsHolder")
         self.charts_layout = QVBoxLayout(self.charts_holder)
         self.charts_layout.setContentsMargins(0, 0, 0, 0)
+        # Holds the charts' place (and size: they are rendered at it off the GUI thread) until they are drawn.
+        self.charts_placeholder = QWidget()
+        self.charts_placeholder.setObjectName("summaryChartsPlaceholder")
+        self.charts_placeholder.setMinimumHeight(420)
+        self.charts_layout.addWidget(self.charts_placeholder)
         drill = QWidget()
         drill_layout = QVBoxLayout(drill)
         drill_layout.setContentsMargins(0, 0, 0, 0)
@@ -657,7 +835,7 @@ class SummaryView(QWidget):
         custom = self._custom_range() if kind == RANGE_CUSTOM else None
         service, shifts, report = self.service, self.shifts, self._progressed.emit
 
-        def job() -> ShiftSummary:
+        def job() -> tuple[ShiftSummary, RenderedCharts]:
             if custom is not None:
                 start, end = custom
             else:
@@ -667,23 +845,54 @@ class SummaryView(QWidget):
                 else:  # no shift has ended yet: the last 8 hours, as the CLI's default
                     end = utcnow()
                     start = end - DEFAULT_SHIFT_LENGTH
-            return service.build(start, end, supervisor=supervisor, progress=report)
+            summary = service.build(start, end, supervisor=supervisor, progress=report)
+            # matplotlib's import and the charts' drawing are done here too, not on the GUI thread.
+            return summary, render_charts(summary, zone, colors, size, ratio)
 
+        zone, colors = self.clock.zone, ChartColors.of(self.palette())
+        size, ratio = self._chart_size()
+        self._charts_for = None
         self.build_button.setEnabled(False)
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
         self.progress.show()
-        self.runner.read(job, self._built, self._build_failed)
+
+        def start() -> None:
+            self.runner.read(job, self._built, self._build_failed)
+
+        if self.isVisible() and not self._painted:
+            # Just opened: let the window paint first. Painting calls back into Python many times, and each call
+            # would wait for the interpreter lock behind the busy worker.
+            self._after_paint = start
+            QTimer.singleShot(250, self._start_after_paint)  # in case no paint comes
+        else:
+            self._after_paint = None  # this build replaces one still waiting for the paint
+            start()
+
+    def event(self, event: QEvent) -> bool:
+        """Notes the window's first paint (see build)."""
+        handled = super().event(event)
+        if event.type() == QEvent.Type.UpdateRequest and not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self._start_after_paint)
+        return handled
+
+    def _start_after_paint(self) -> None:
+        start, self._after_paint = self._after_paint, None
+        self._painted = True
+        if start is not None:
+            start()
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, text: str) -> None:
         self.progress.setValue(round(fraction * 100))
         self.progress.setFormat(f"{text} — %p%")
 
-    def _built(self, summary: ShiftSummary) -> None:
+    def _built(self, result: tuple[ShiftSummary, RenderedCharts]) -> None:
         self.build_button.setEnabled(True)
         self.progress.hide()
-        self.show_summary(summary)
+        summary, charts = result
+        self._show(summary, None, None, charts)
 
     def _build_failed(self, error: BaseException) -> None:
         self.build_button.setEnabled(True)
@@ -696,11 +905,18 @@ class SummaryView(QWidget):
         self.messages.show_message(str(error), "error")
 
     def show_summary(self, summary: ShiftSummary, *, title: str | None = None, note: str | None = None) -> None:
-        """Show a summary (built just now, or a shift's saved one); ``note`` is the shift's handover note."""
-        self._render(summary, title, note)
+        """Show a summary (built just now, or a shift's saved one); ``note`` is the shift's handover note.
+
+        The charts follow a moment later: they are drawn off the GUI thread."""
+        self._show(summary, title, note, None)
+
+    def _show(self, summary: ShiftSummary, title: str | None, note: str | None, charts: RenderedCharts | None) -> None:
+        self._render(summary, title, note, charts)
         self.built.emit(summary)
 
-    def _render(self, summary: ShiftSummary, title: str | None, note: str | None) -> None:
+    def _render(
+        self, summary: ShiftSummary, title: str | None, note: str | None, charts: RenderedCharts | None = None
+    ) -> None:
         self.summary = summary
         self._rows = None
         who = f"{summary.supervisor}'s escalations" if summary.supervisor else "Whole floor"
@@ -726,13 +942,47 @@ class SummaryView(QWidget):
         self.pages.setTabText(3, f"&Handover ({len(summary.handover)} open)")
         self.drill_model.set_rows([])
         self.drill_caption.setText("Click a bar to list the escalations behind it.")
-        if self.charts is None:
-            self.charts = SummaryCharts(self.charts_holder)
-            self.charts.barClicked.connect(self.show_bar)
-            self.charts_layout.addWidget(self.charts)
-        self.charts.show_summary(summary, self.clock.zone)
+        if charts is not None:
+            self._charts_for = None
+            self._show_charts(charts)
+        else:
+            self._redraw_charts()
         for button in self.export_buttons.values():
             button.setEnabled(True)
+
+    # -- the charts: drawn off the GUI thread, shown on it ---------------------------------------------------------
+    def _chart_size(self) -> tuple[tuple[int, int], float]:
+        if self.charts is not None:
+            return self.charts.size_wanted()
+        place, ratio = self.charts_placeholder, float(self.devicePixelRatioF() or 1.0)
+        if place.width() > 100 and place.height() > 100:
+            return (place.width(), place.height()), ratio
+        return CHART_SIZE, ratio
+
+    def _redraw_charts(self) -> None:
+        """Draw the charts of the summary shown again (another size, zone or summary), off the GUI thread."""
+        summary = self.summary
+        if summary is None:
+            return
+        zone, colors = self.clock.zone, ChartColors.of(self.palette())
+        size, ratio = self._chart_size()
+        request = self._charts_for = object()
+
+        def done(rendered: RenderedCharts) -> None:
+            if request is self._charts_for and self.summary is summary:
+                self._show_charts(rendered)
+
+        self.runner.read(lambda: render_charts(summary, zone, colors, size, ratio), done, self._failed)
+
+    def _show_charts(self, rendered: RenderedCharts) -> None:
+        if self.charts is None:
+            self.charts = SummaryCharts(rendered, self.charts_holder)
+            self.charts.barClicked.connect(self.show_bar)
+            self.charts.wantsSize.connect(self._redraw_charts)
+            self.charts_layout.replaceWidget(self.charts_placeholder, self.charts)
+            self.charts_placeholder.hide()
+        else:
+            self.charts.show_rendered(rendered)
 
     # -- the escalations behind a bar ----------------------------------------------------------------------------------
     def show_bar(self, kind: str, index: int) -> None:
