@@ -98,7 +98,9 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
         f"SELECT count(*) FROM escalations e WHERE e.resolved_at >= :e AND e.status NOT IN {QUEUE} "
         "AND e.escalated_at < :e"
     )[0]
-    done_in = "f.status = 'done' AND f.done_at >= :s AND f.done_at < :e"
+    # "+f.status": SQLite's way to keep the (status, due_at) index out of it, so done_at's index serves the range
+    # (what the product's query does with status || ''); without it every done follow-up in history is read.
+    done_in = "+f.status = 'done' AND f.done_at >= :s AND f.done_at < :e"
     csat_n, csat_good, nps_n, promoters, detractors = one(
         "SELECT count(f.csat), coalesce(sum(CASE WHEN f.csat >= 4 THEN 1 ELSE 0 END), 0), count(f.nps), "
         "coalesce(sum(CASE WHEN f.nps >= 9 THEN 1 ELSE 0 END), 0), "
