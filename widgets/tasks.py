@@ -111,6 +111,8 @@ class TaskRunner(QObject):
         handler = on_error or self._on_error
 
         def finished(done: Future[T]) -> None:
+            if done.cancelled():  # dropped at shutdown: nobody waits for it (exception() would raise here)
+                return
             error = done.exception()
             if error is not None:
                 if not isinstance(error, ConsoleError):  # a bug, not a user error: keep the traceback
