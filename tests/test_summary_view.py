@@ -75,7 +75,9 @@ def test_the_view_shows_the_numbers_of_the_summary_and_of_the_json_export(
     window = open_window("sam")
     view = window.show_summary_view()
     assert view.objectName() == "shiftSummaryView"
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)  # the default range, built on opening
+    qtbot.waitUntil(
+        lambda: view.summary is not None and not window.runner.busy, timeout=20_000
+    )  # the default range, built on opening
     progress: list[int] = []
     view.progress.valueChanged.connect(progress.append)
     _build(qtbot, view, T0, END)
@@ -116,7 +118,7 @@ def test_no_answers_show_na_never_zero(qtbot: QtBot, db: Database, open_window: 
     build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
     _build(qtbot, view, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, 8, tzinfo=UTC))
     shown = dict(_texts(view.kpi_table))
     assert shown["CSAT (share of 4-5)"] == "n/a (0 answers)"
@@ -134,7 +136,7 @@ def test_clicking_a_bar_lists_the_escalations_behind_it(
     floor = build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
     _build(qtbot, view, T0, END)
     from matplotlib.backend_bases import MouseButton, MouseEvent
 
@@ -242,7 +244,7 @@ def test_every_control_of_the_summary_and_shift_dialogs_is_named_with_a_tooltip(
     build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
     _build(qtbot, view, T0, END)
     dialog = window.end_shift()
     for root in (view, dialog):
@@ -269,7 +271,7 @@ def test_the_window_charts_and_pdf_show_times_in_the_floor_zone(
     zone = ZoneInfo("America/New_York")
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
     assert "America/New_York" in view.zone_label.text()
     _build(qtbot, view, T0, END)
     assert view.summary is not None

@@ -468,6 +468,7 @@ class SummaryView(QWidget):
         self._charts_for: object = None  # the request whose charts are wanted; older renderings are dropped
         self._painted = False  # the window has been painted once
         self._after_paint: Callable[[], None] | None = None  # the build to start once it has
+        self._builds = 0  # numbers the builds: only the latest one's result is shown
         self._rows: list[EscalationRow] | None = None
         self._rows_for: tuple[datetime, datetime, str | None] | None = None
         self._progressed.connect(self._on_progress)
@@ -857,8 +858,17 @@ class SummaryView(QWidget):
         self.progress.setFormat("Starting…")
         self.progress.show()
 
+        self._builds += 1
+        number = self._builds
+
         def start() -> None:
-            self.runner.read(job, self._built, self._build_failed)
+            # A build overtaken by a newer one (the default range, still running when another is asked for) is
+            # dropped when it ends, so the screen never shows an older range than the one chosen last.
+            self.runner.read(
+                job,
+                lambda result: self._built(result) if number == self._builds else None,
+                lambda error: self._build_failed(error) if number == self._builds else None,
+            )
 
         if self.isVisible() and not self._painted:
             # Just opened: let the window paint first. Painting calls back into Python many times, and each call
@@ -921,8 +931,11 @@ class SummaryView(QWidget):
         self._rows = None
         who = f"{summary.supervisor}'s escalations" if summary.supervisor else "Whole floor"
         self._shown = (title, note)
-        for edit, moment in ((self.range_from, summary.start), (self.range_to, summary.end)):
-            edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), self._qzone()))
+        if self.range_kind.currentData() != RANGE_CUSTOM:
+            # The boxes show the range on screen; a range being chosen by hand is never overwritten by a result
+            # (or a redraw in the floor's zone) arriving meanwhile.
+            for edit, moment in ((self.range_from, summary.start), (self.range_to, summary.end)):
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), self._qzone()))
         span = f"{self.clock.time(summary.start)} – {self.clock.time(summary.end)}"
         self.heading.setText(f"{title + ': ' if title else ''}{span}, {who}")
         self.note.setText(f"<b>Handover note:</b> {_escape(note)}" if note else "")
