@@ -101,6 +101,8 @@ class ChangeFeed(QObject):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lost = False
+        self._watching = threading.Event()  # set once changes from now on are sure to be seen
+        self._late = threading.Event()  # someone stopped waiting for that: a full refresh once it is so
         self._pending = _Accumulator()
         self._ready.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -119,6 +121,18 @@ class ChangeFeed(QObject):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def wait_watching(self, timeout: float) -> bool:
+        """Wait (off the GUI thread) until every change committed from now on is sure to be reported.
+
+        A view that loads its data after this returns misses nothing: what commits between its read and the
+        feed's next look is in the feed's next batch. False when the feed could not connect in time; it then sends
+        a full refresh once it does.
+        """
+        if self._watching.wait(timeout):
+            return True
+        self._late.set()
+        return self._watching.is_set()  # if it became so meanwhile, _connected has seen _late or needs not
 
     def poke(self) -> None:
         """Look now rather than at the next poll (after this console's own write)."""
@@ -156,10 +170,15 @@ class ChangeFeed(QObject):
                 self._stop.wait(delay)
 
     def _connected(self) -> None:
+        self._watching.set()
         if self._lost:
             self._lost = False
+            self._late.clear()
             self.connectionRestored.emit()
             self._publish((), full_refresh=True)  # we may have missed changes meanwhile
+        elif self._late.is_set():  # a view loaded before the feed was watching: what it missed is unknown
+            self._late.clear()
+            self._publish((), full_refresh=True)
 
     def _watch_sqlite(self) -> None:
         path = self._database.sqlite_path

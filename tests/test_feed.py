@@ -87,6 +87,34 @@ def test_a_rolled_back_write_is_never_reported(qtbot: QtBot, database: Database)
         feed.stop()
 
 
+def test_a_change_committed_right_after_the_feed_is_watching_is_reported(qtbot: QtBot, database: Database) -> None:
+    # What a view reads once wait_watching() returns, plus what the feed reports after, misses nothing: here the
+    # change commits at once, before the feed's first poll.
+    feed = ChangeFeed(database)
+    batches = _collect(feed)
+    feed.start()
+    try:
+        assert feed.wait_watching(5.0)
+        new_id = IntakeService(database).escalate(None, _new())
+        qtbot.waitUntil(lambda: _seen(batches, new_id), timeout=2000)
+        assert not any(b.full_refresh for b in batches)
+    finally:
+        feed.stop()
+
+
+def test_a_view_that_stopped_waiting_gets_a_full_refresh_once_the_feed_is_on(qtbot: QtBot, database: Database) -> None:
+    feed = ChangeFeed(database)
+    batches = _collect(feed)
+    assert not feed.wait_watching(0.05)  # not started: the view reads anyway and may miss what commits next
+    IntakeService(database).escalate(None, _new())  # committed before the feed takes its starting point
+    feed.start()
+    try:
+        qtbot.waitUntil(lambda: any(b.full_refresh for b in batches), timeout=2000)
+        assert feed.wait_watching(0.0)
+    finally:
+        feed.stop()
+
+
 @pytest.mark.skipif(find_pg_bindir() is None, reason="PostgreSQL server binaries not found")
 def test_lost_postgres_connection_is_reported_then_recovers_with_a_full_refresh(qtbot: QtBot) -> None:
     bindir = find_pg_bindir()

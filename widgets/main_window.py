@@ -85,7 +85,10 @@ class MainWindow(QMainWindow):
         self.queue_view = QueueView(actor.user_id, SlaPolicy(), self)  # the real policy arrives with the first load
         self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
         # The queue is what the window opens to: its load starts first, while the rest of the window is built, and
-        # the other start-up reads wait for it (see TaskRunner.read's urgent).
+        # the other start-up reads wait for it (see TaskRunner.read's urgent). The feed starts before it: the load
+        # reads once the feed is watching, so nothing committed meanwhile is missed. Its batches reach this window
+        # only from the event loop, once everything below is connected.
+        self.feed.start()
         self.queue.load()
         central = QWidget()
         central.setObjectName("centralArea")
@@ -141,7 +144,6 @@ class MainWindow(QMainWindow):
         self.goodwill_panel.refresh_badge()
         self._resume_case_in_progress()
         self._start_shift()
-        self.feed.start()
         if simulator is not None:
             self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
 

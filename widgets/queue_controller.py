@@ -18,6 +18,7 @@ from widgets.queue_view import QueueView
 from widgets.tasks import TaskRunner
 
 APPLY_SLICE = 500  # changed rows applied to the model per turn of the event loop
+FEED_WAIT_S = 5.0  # how long a load waits for the change feed to be watching before it reads anyway
 
 
 class QueueController(QObject):
@@ -59,9 +60,12 @@ class QueueController(QObject):
     # -- loading -----------------------------------------------------------------------------------------------
     def load(self) -> None:
         """(Re)load the policy and every open escalation in the background."""
-        queue = self.queue
+        queue, feed = self.queue, self.feed
 
         def fetch() -> tuple[SlaPolicy, list[QueueItem]]:
+            # Read only once the feed is watching: what commits after this read is then in its next batch, so no
+            # arrival falls between the two (if it cannot connect in time, it sends a full refresh once it does).
+            feed.wait_watching(FEED_WAIT_S)
             return queue.policy(), queue.open_items()
 
         def failed(error: BaseException) -> None:
