@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from console import cli
+from console import cli, startup
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -27,9 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = cli.parse(argv)
     if args.command:
         return cli.run(args)
-    from widgets.app import run_gui
+    startup.pause()  # until the queue is on screen (console/startup.py); run_gui resumes it
+    try:
+        from widgets.app import run_gui
 
-    return run_gui(args)
+        return run_gui(args)
+    finally:
+        startup.resume()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +19,12 @@ from console import audit
 from console.actor import Actor
 from console.changes import record_change
 from console.errors import Conflict, NotFound, ValidationError
-from console.summary import DEFAULT_SHIFT_LENGTH, Progress, ShiftSummary, SummaryService
 from db.engine import Database
 from db.models import Shift, ShiftAcknowledgement, User
 from db.types import utcnow
+
+if TYPE_CHECKING:  # console.summary is imported where a summary is built or read back, not at the console's start
+    from console.summary import Progress, ShiftSummary
 
 MAX_HANDOVER_NOTE = 10_000
 
@@ -47,6 +49,8 @@ class ShiftInfo:
 
     def saved_summary(self) -> ShiftSummary | None:
         """The summary as it was saved at the end of the shift."""
+        from console.summary import ShiftSummary
+
         return None if self.summary is None else ShiftSummary.from_dict(self.summary)
 
 
@@ -103,13 +107,16 @@ class ShiftService:
         *,
         at: datetime | None = None,
         progress: Progress | None = None,
-        next_shift: timedelta = DEFAULT_SHIFT_LENGTH,
+        next_shift: timedelta | None = None,
     ) -> ShiftInfo:
         """End the actor's open shift: build the floor's summary of the shift, save it with the handover note.
 
         Conflict if the actor has no open shift. The summary is computed before the write transaction, so the
-        database is not held while it runs; ``progress`` reports on it.
+        database is not held while it runs; ``progress`` reports on it. ``next_shift`` (the follow-ups-due window)
+        defaults to ``console.summary.DEFAULT_SHIFT_LENGTH``.
         """
+        from console.summary import DEFAULT_SHIFT_LENGTH, SummaryService
+
         note = handover_note.strip()
         if len(note) > MAX_HANDOVER_NOTE:
             raise ValidationError(f"Keep the handover note under {MAX_HANDOVER_NOTE} characters.", field="note")
@@ -119,7 +126,11 @@ class ShiftService:
             raise Conflict(f"{actor.username} has no shift open to end.")
         end = max(now, current.started_at + timedelta(microseconds=1))
         summary = SummaryService(self.db).build(
-            current.started_at, end, progress=progress, next_shift=next_shift, now=now
+            current.started_at,
+            end,
+            progress=progress,
+            next_shift=DEFAULT_SHIFT_LENGTH if next_shift is None else next_shift,
+            now=now,
         )
         saved = summary.as_dict()
         with self.db.transaction() as session:
@@ -226,6 +237,8 @@ class ShiftService:
 
 def default_range(database: Database, *, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The CLI's default summary range: the last ended shift, else the last 8 hours."""
+    from console.summary import DEFAULT_SHIFT_LENGTH
+
     last = ShiftService(database).last_ended_shift()
     if last is not None and last.ended_at is not None:
         return last.started_at, last.ended_at

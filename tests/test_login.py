@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import func, select
 
 from console.accounts import AccountService
 from console.domain import Role
 from db.engine import Database
+from db.models import Shift
 from tests.conftest import PASSWORD, make_actor
 from widgets.first_run_dialog import FirstRunDialog
 from widgets.login_dialog import LoginDialog
@@ -113,3 +116,73 @@ def test_a_corrupt_database_is_a_dialog_and_one_line_not_a_traceback(
     assert err[0].startswith("error: ")
     assert "Traceback" not in err[0]
     assert corrupt.read_bytes() == before
+
+
+def _shifts(database: Database) -> int:
+    with database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Shift)) or 0)
+
+
+def _gui_args(database: Database) -> argparse.Namespace:
+    url = database.url.render_as_string(hide_password=False)
+    return argparse.Namespace(db=url, demo=False, seed=None, login=False, user=None)
+
+
+def test_signing_in_from_the_environment_opens_the_window_built_meanwhile_and_starts_the_shift(
+    qtbot: QtBot, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from widgets.app import ENV_AUTOLOGIN, run_gui
+    from widgets.main_window import MainWindow
+
+    make_actor(database, "sam")
+    monkeypatch.setenv(ENV_AUTOLOGIN, f"sam:{PASSWORD}")
+    seen: list[MainWindow] = []
+
+    def close_when_ready() -> None:
+        for widget in QApplication.topLevelWidgets():
+            # The shift starts once the password has been checked.
+            if isinstance(widget, MainWindow) and widget.isVisible() and widget.queue.has_loaded and _shifts(database):
+                seen.append(widget)
+                widget.close()
+
+    timer = QTimer()
+    timer.timeout.connect(close_when_ready)
+    timer.start(50)
+    code = run_gui(_gui_args(database))
+    timer.stop()
+    assert code == 0
+    assert len(seen) == 1
+    assert seen[0].actor.username == "sam"
+    assert ENV_AUTOLOGIN not in os.environ  # no child process inherits the password
+    assert _shifts(database) == 1
+
+
+def test_a_wrong_password_from_the_environment_fails_the_start_and_the_window_built_meanwhile_is_dropped(
+    qtbot: QtBot, database: Database, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from widgets.app import ENV_AUTOLOGIN, run_gui
+    from widgets.main_window import MainWindow
+
+    make_actor(database, "sam")
+    monkeypatch.setenv(ENV_AUTOLOGIN, "sam:not-the-password")
+    seen: list[str] = []
+    shown: list[MainWindow] = []
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+
+    def watch() -> None:
+        shown.extend(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        _close_message_boxes(seen)
+
+    timer = QTimer()
+    timer.timeout.connect(watch)
+    timer.start(20)
+    code = run_gui(_gui_args(database))
+    timer.stop()
+    assert code != 0
+    assert seen
+    assert "Wrong username or password" in seen[0]
+    assert capsys.readouterr().err.strip().startswith("error: ")
+    assert not shown  # the window built during the check was never shown
+    assert _shifts(database) == 0  # nor did it start a shift
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # its deleteLater
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and id(w) not in before]

@@ -8,31 +8,37 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMessageBox, QStyleFactory
 
+from console import startup
 from console.accounts import AccountService
 from console.actor import Actor
 from console.cli import open_database
-from console.errors import ConsoleError
-from console.simulator import ArrivalSimulator
+from console.errors import ConsoleError, NotFound
 from db.engine import Database
 from db.migrate import upgrade_database
 from widgets.settings import APPLICATION, ORGANIZATION, Settings
 
 if TYPE_CHECKING:
+    from console.simulator import ArrivalSimulator
     from widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ENV_AUTOLOGIN = "SUPERVISOR_CONSOLE_AUTOLOGIN"
 """``USERNAME:PASSWORD``: sign in without the dialog (benchmarks, kiosks), through the same password check."""
 ENV_BENCH_MARK = "SUPERVISOR_CONSOLE_BENCH_MARK"
 """A file path: once the queue's first load has been painted, write the time there (the start benchmark)."""
+START_GC_GRACE_MS = 15_000
+"""Garbage collection resumes this long after the window opens, should the queue's first load never arrive."""
 
 
 def application() -> QApplication:
@@ -87,40 +93,92 @@ def dark_palette() -> QPalette:
 
 def _simulator_for(args: argparse.Namespace, database: Database) -> ArrivalSimulator | None:
     """On the demo floor, new escalations keep arriving so the queue is visibly live."""
-    return ArrivalSimulator(database, seed=args.seed) if args.demo else None
+    if not args.demo:
+        return None
+    from console.simulator import ArrivalSimulator
+
+    return ArrivalSimulator(database, seed=args.seed)
 
 
-def sign_in(database: Database, args: argparse.Namespace) -> Actor | None:
-    """First-run manager creation, demo auto sign-in, or the sign-in dialog; None when the user gives up."""
-    from widgets.first_run_dialog import FirstRunDialog
-    from widgets.login_dialog import LoginDialog
+def sign_in(
+    database: Database, args: argparse.Namespace, *, meanwhile: Callable[[Actor | None], object] | None = None
+) -> Actor | None:
+    """First-run manager creation, demo auto sign-in, or the sign-in dialog; None when the user gives up.
 
+    ``meanwhile`` runs on this thread while a password is being checked (argon2 takes a quarter of a second on
+    another thread, without the interpreter lock, so the two overlap). It is given the account the check is for,
+    when that is known beforehand (signing in from ``SUPERVISOR_CONSOLE_AUTOLOGIN``), else None; whatever it
+    prepares for that account must not be shown or written until this returns that same actor.
+    """
     accounts = AccountService(database)
     settings = Settings()
     autologin = os.environ.pop(ENV_AUTOLOGIN, None)  # popped: no child process inherits the password
     if autologin:
         username, _, password = autologin.partition(":")
-        return accounts.authenticate(username, password)  # a wrong one fails the start, never opens the dialog
+        expected = _account_named(accounts, username)
+        # A wrong password fails the start, never opens the dialog.
+        return _while_running(
+            lambda: accounts.authenticate(username, password),
+            None if meanwhile is None else lambda: meanwhile(expected),
+        )
     if not accounts.has_users():
+        from widgets.first_run_dialog import FirstRunDialog
+
         first = FirstRunDialog(accounts, database=database.description)
-        if first.exec() != QDialog.DialogCode.Accepted or first.actor is None:
-            return None
+        with startup.collecting():
+            if first.exec() != QDialog.DialogCode.Accepted or first.actor is None:
+                return None
         return first.actor
     if args.demo and not args.login:
         from db.seed import DEMO_SUPERVISOR_USERNAME
 
         return accounts.actor_for(DEMO_SUPERVISOR_USERNAME)
-    dialog = LoginDialog(accounts, username=args.user or settings.last_username, database=database.description)
-    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+    from widgets.login_dialog import LoginDialog
+
+    dialog = LoginDialog(
+        accounts,
+        username=args.user or settings.last_username,
+        database=database.description,
+        meanwhile=None if meanwhile is None else lambda: meanwhile(None),
+    )
+    with startup.collecting():
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    if not accepted or dialog.actor is None:
         return None
     settings.last_username = dialog.actor.username
     return dialog.actor
 
 
-def run_gui(args: argparse.Namespace) -> int:
-    """Open the console window; returns the exit code. Start-up errors are a dialog and one line on stderr."""
+def _while_running(job: Callable[[], T], meanwhile: Callable[[], object] | None) -> T:
+    """``job()`` on another thread while ``meanwhile()`` runs on this one; job's result, or its error."""
+    if meanwhile is None:
+        return job()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-sign-in") as pool:
+        future = pool.submit(job)
+        meanwhile()
+        return future.result()
+
+
+def _account_named(accounts: AccountService, username: str) -> Actor | None:
+    """The active account a sign-in is for, read before its password is checked (None: no such account)."""
+    try:
+        return accounts.actor_for(username)
+    except NotFound:
+        return None
+
+
+def _import_main_window() -> type[MainWindow]:
     from widgets.main_window import MainWindow
 
+    return MainWindow
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the console window; returns the exit code. Start-up errors are a dialog and one line on stderr.
+
+    The main window's modules are imported while the password is checked (or while the sign-in dialog waits),
+    not before the database is open: the sign-in dialog and a start-up error come up sooner too.
+    """
     app = application()
     try:
         database = open_database(args)
@@ -128,17 +186,43 @@ def run_gui(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, APPLICATION, str(exc))
         return exc.exit_code
+    prepared: list[MainWindow] = []
+
+    def prepare(expected: Actor | None) -> None:
+        """While the password is checked: import the window and, when whose it will be is known, build it (its
+        first reads start; it writes nothing and stays hidden until the check has succeeded)."""
+        window_class = _import_main_window()
+        if expected is not None:
+            prepared.append(window_class(database, expected, simulator=_simulator_for(args, database), signed_in=False))
+
+    def drop_prepared() -> None:
+        while prepared:
+            prepared.pop().discard()
+
     try:
-        actor = sign_in(database, args)
+        actor = sign_in(database, args, meanwhile=prepare)
     except ConsoleError as exc:
+        drop_prepared()
         print(f"error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, APPLICATION, str(exc))
         database.dispose()
         return exc.exit_code
+    except BaseException:
+        drop_prepared()
+        raise
     if actor is None:
+        drop_prepared()
         database.dispose()
         return 1
-    window = MainWindow(database, actor, simulator=_simulator_for(args, database))
+    if prepared and prepared[-1].actor == actor:
+        window = prepared.pop()
+        window.begin_session()
+    else:  # built for an account that changed meanwhile (or not built): build it for the one signed in
+        drop_prepared()
+        window = _import_main_window()(database, actor, simulator=_simulator_for(args, database))
+    # Collections held back for the start (main.py) resume once the queue is on screen, or after a while anyway.
+    window.queue.loaded.connect(lambda _rows: startup.resume())
+    QTimer.singleShot(START_GC_GRACE_MS, startup.resume)
     mark = os.environ.get(ENV_BENCH_MARK)
     if mark:
         _FirstPaint(window, Path(mark))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,12 +22,23 @@ from widgets.tasks import TaskRunner
 
 
 class LoginDialog(QDialog):
-    """Asks who is signing in; ``actor`` holds the result after ``exec()`` returns Accepted."""
+    """Asks who is signing in; ``actor`` holds the result after ``exec()`` returns Accepted.
+
+    ``meanwhile`` runs once on the GUI thread while the first password check runs on its worker (the start uses it
+    to import the main window then, rather than before the dialog could appear).
+    """
 
     def __init__(
-        self, accounts: AccountService, *, username: str = "", database: str = "", parent: QWidget | None = None
+        self,
+        accounts: AccountService,
+        *,
+        username: str = "",
+        database: str = "",
+        parent: QWidget | None = None,
+        meanwhile: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._meanwhile = meanwhile
         self.setObjectName("loginDialog")
         self.setWindowTitle("Sign in — Supervisor Console")
         self.setAccessibleName("Sign in to Supervisor Console")
@@ -97,6 +110,9 @@ class LoginDialog(QDialog):
         self._set_busy(True)
         self._show_message("Checking…")
         self._runner.write(lambda: self._accounts.authenticate(username, password), self._signed_in)
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            QTimer.singleShot(0, self, meanwhile)  # after "Checking…" is on screen
 
     def _signed_in(self, actor: Actor) -> None:
         self.actor = actor

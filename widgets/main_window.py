@@ -24,37 +24,32 @@ from PySide6.QtWidgets import (
 from console.accounts import AccountService
 from console.actor import Actor
 from console.changes import prune_changes
-from console.customers import CustomerService
 from console.feed import ChangeBatch, ChangeFeed
-from console.followups import FollowUpService
-from console.goodwill import CHANGE_ENTITY as GOODWILL_ENTITY
-from console.goodwill import GoodwillService
 from console.queue import QueueService
 from console.shifts import ShiftInfo, ShiftService
-from console.simulator import ArrivalSimulator
 from console.sla import SlaPolicy
-from console.summary import ShiftSummary
-from console.workflow import WorkflowService
 from db.engine import Database
 from widgets.actions import SPECS, ActionId, ActionRegistry
-from widgets.customer_panel import CustomerPanel
-from widgets.dialogs import ShortcutsDialog
-from widgets.followups_view import FollowUpsView
-from widgets.goodwill_panel import GoodwillPanel
 from widgets.message_bar import MessageBar
 from widgets.queue_controller import QueueController
 from widgets.queue_view import QueueView
 from widgets.settings import Settings
 from widgets.tasks import TaskRunner
-from widgets.workflow_panel import WorkflowPanel
 
 if TYPE_CHECKING:  # imported where first used: none of them is on screen at start
+    from console.simulator import ArrivalSimulator
+    from console.summary import ShiftSummary
     from widgets.shift_dialogs import EndShiftDialog, HandoverDialog, PastShiftsDialog
     from widgets.summary_view import SummaryView
 
 
 class MainWindow(QMainWindow):
-    """The console window for one signed-in supervisor on one database."""
+    """The console window for one signed-in supervisor on one database.
+
+    With ``signed_in=False`` the window is built (and its first reads start) while ``actor``'s password is still
+    being checked; it writes nothing until ``begin_session()`` says the check succeeded, and it is not shown before.
+    ``discard()`` drops it, unseen, if the check fails.
+    """
 
     def __init__(
         self,
@@ -64,6 +59,7 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         simulator: ArrivalSimulator | None = None,
         owns_database: bool = True,
+        signed_in: bool = True,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -88,8 +84,17 @@ class MainWindow(QMainWindow):
         # the other start-up reads wait for it (see TaskRunner.read's urgent). The feed starts before it: the load
         # reads once the feed is watching, so nothing committed meanwhile is missed. Its batches reach this window
         # only from the event loop, once everything below is connected.
+        self.feed.connectionLost.connect(self._connection_lost)  # before it starts: it may report at once
+        self.feed.connectionRestored.connect(self._connection_restored)
         self.feed.start()
         self.queue.load()
+        # The panels beside and behind the queue are imported only now that its read is under way: a tenth of a
+        # second of imports the read need not wait for.
+        from console.followups import FollowUpService
+        from console.goodwill import GoodwillService
+        from widgets.followups_view import FollowUpsView
+        from widgets.goodwill_panel import GoodwillPanel
+
         central = QWidget()
         central.setObjectName("centralArea")
         layout = QVBoxLayout(central)
@@ -129,8 +134,6 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect_actions()
-        self.feed.connectionLost.connect(self._connection_lost)
-        self.feed.connectionRestored.connect(self._connection_restored)
 
         self._simulator = simulator
         self._arrivals = QTimer(self)
@@ -138,18 +141,40 @@ class MainWindow(QMainWindow):
         self._arrivals.timeout.connect(self._simulate_arrival)
 
         self._restore_layout()
-        # Housekeeping of the feed's buffer; a failure here is harmless and the feed reports a dead connection.
-        self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self.followups_view.reload()
         self.goodwill_panel.refresh_badge()
         self._resume_case_in_progress()
+        self._session_begun = False
+        if signed_in:
+            self.begin_session()
+
+    def begin_session(self) -> None:
+        """The password is checked: start the shift and the writes of a session (once)."""
+        if self._session_begun:
+            return
+        self._session_begun = True
+        # Housekeeping of the feed's buffer; a failure here is harmless and the feed reports a dead connection.
+        database = self.database
+        self.runner.write(lambda: prune_changes(database), lambda _n: None, lambda _e: None)
         self._start_shift()
-        if simulator is not None:
-            self._arrivals.start(int(simulator.next_delay_seconds() * 1000))
+        if self._simulator is not None:
+            self._arrivals.start(int(self._simulator.next_delay_seconds() * 1000))
+
+    def discard(self) -> None:
+        """Drop a window built before a sign-in that then failed: never shown, nothing saved, workers stopped."""
+        self._arrivals.stop()
+        self.feed.stop()
+        self.runner.shutdown()
+        self.deleteLater()
 
     # -- building ------------------------------------------------------------------------------------------------
     def _build_case_docks(self, database: Database, actor: Actor) -> None:
         """The workflow and the customer's history, beside the queue; both follow the case in hand."""
+        from console.customers import CustomerService
+        from console.workflow import WorkflowService
+        from widgets.customer_panel import CustomerPanel
+        from widgets.workflow_panel import WorkflowPanel
+
         self.workflow_service = WorkflowService(database)
         self.customer_service = CustomerService(database)
         self.workflow_panel = WorkflowPanel(self.workflow_service, self.runner, actor, self)
@@ -376,6 +401,8 @@ class MainWindow(QMainWindow):
             current = self.workflow_panel.current_case()
             if batch.full_refresh or (current is not None and current in batch.ids("escalation")):
                 self.customer_panel.refresh()
+        from console.goodwill import CHANGE_ENTITY as GOODWILL_ENTITY
+
         self.goodwill_panel.on_changes(batch.touches(GOODWILL_ENTITY))
         if batch.touches(GOODWILL_ENTITY):
             self.workflow_panel.gesture_box.refresh()  # an approval elsewhere changes what the case's box shows
@@ -469,6 +496,8 @@ class MainWindow(QMainWindow):
         AccountsDialog(AccountService(self.database), self.runner, self.actor, self).exec()
 
     def _show_shortcuts(self) -> None:
+        from widgets.dialogs import ShortcutsDialog
+
         ShortcutsDialog(self.registry.shortcut_table(), self).exec()
 
     def _about(self) -> None:

@@ -13,7 +13,6 @@ from console.errors import Conflict, ConsoleError, DatabaseUnavailable, NotFound
 from console.feed import ChangeBatch, ChangeFeed
 from console.queue import QueueItem, QueueService, SupervisorInfo
 from console.sla import SlaPolicy
-from widgets.dialogs import HoldDialog, ReassignDialog, SlaPolicyDialog
 from widgets.queue_view import QueueView
 from widgets.tasks import TaskRunner
 
@@ -186,6 +185,8 @@ class QueueController(QObject):
         holder = item.claimed_by_id if item else None
 
         def ask(supervisors: list[SupervisorInfo]) -> None:
+            from widgets.dialogs import ReassignDialog
+
             dialog = ReassignDialog(case_id, supervisors, holder, parent)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return
@@ -207,6 +208,8 @@ class QueueController(QObject):
         case_id = self._selected("put on hold")
         if case_id is None:
             return
+        from widgets.dialogs import HoldDialog
+
         dialog = HoldDialog(case_id, parent)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -231,6 +234,8 @@ class QueueController(QObject):
         """Managers: change the SLA targets for the floor."""
 
         def ask(policy: SlaPolicy) -> None:
+            from widgets.dialogs import SlaPolicyDialog
+
             dialog = SlaPolicyDialog(policy, parent)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return

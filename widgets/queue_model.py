@@ -28,7 +28,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QIcon
 
-from console.domain import Category, Channel, Severity, Tier
+from console.domain import Category, Channel, Severity, Status, Tier
 from console.queue import QueueItem
 from console.sla import ClockState, SlaPolicy, format_duration
 from db.types import utcnow
@@ -108,6 +108,7 @@ _LEVEL_OK, _LEVEL_WARNING, _LEVEL_BREACHED = 0, 1, 2
 _RANK: dict[Severity, int] = {severity: rank for rank, severity in enumerate(Severity)}  # Severity.rank, cheaply
 _STATE_AT_LEVEL = (ClockState.OK, ClockState.WARNING, ClockState.BREACHED)  # looked up once, not per row
 _PAUSED = ClockState.PAUSED
+_IN_QUEUE = frozenset(status for status in Status if status.in_queue)  # Status.in_queue without a call per item
 _FEW_MOVES = 8  # more urgency changes than this in one batch: one re-sort (a layout change) instead of row moves
 _FEW_INSERTS = 64  # more arrivals than this in one batch: appended, then one re-sort
 
@@ -249,7 +250,11 @@ class QueueModel(QAbstractTableModel):
         self._policy = policy or SlaPolicy()
         self._now_fn = now_fn
         self._rows: list[_Entry] = []
+        # Escalation id -> row: every id in the queue is in it, but its rows are read through _row() or
+        # _fresh_index(). Inserts and removals shift every row after them; rather than renumber those for each run of
+        # rows, they note the lowest row that may have moved, and the next lookup renumbers from there, once.
         self._index: dict[int, int] = {}
+        self._stale_from: int | None = None
         self._events: list[tuple[int, int, int]] = []  # (when, escalation id, generation), a min-heap
         self._generation = 0
         self._now = now_fn()
@@ -272,12 +277,10 @@ class QueueModel(QAbstractTableModel):
         """Replace everything (the initial load, or a full reload after a lost connection)."""
         self._look_at_the_clock()
         previous = {entry.item.id: entry for entry in self._rows}
-        unique: dict[int, QueueItem] = {}
-        for item in items:
-            if item.status.in_queue:
-                unique[item.id] = item
+        unique = {item.id: item for item in items if item.status in _IN_QUEUE}
         self.beginResetModel()
-        rows = [self._entry(item, previous.get(item.id)) for item in unique.values()]
+        entry_of, before = self._entry, previous.get
+        rows = [entry_of(item, before(item.id)) for item in unique.values()]
         # Rows are kept in urgency order: the proxy shows them in that order without sorting.
         rows.sort(key=_urgency)
         self._rows = rows
@@ -309,10 +312,11 @@ class QueueModel(QAbstractTableModel):
         appended: list[QueueItem] = []
         moved: list[int] = []  # ids whose place in the urgency order changed
         for item in latest.values():
-            row = self._index.get(item.id)
-            if row is None:
+            if item.id not in self._index:  # the index always has every id, even while its rows are stale
                 appended.append(item)
-            elif self._replace(row, item):
+                continue
+            row = self._fresh_index()[item.id]
+            if self._replace(row, item):
                 touched = True
                 if self._ordered and not self._in_place(row):
                     moved.append(item.id)
@@ -320,17 +324,18 @@ class QueueModel(QAbstractTableModel):
             self._resort()
         else:
             for escalation_id in moved:
-                self._move_into_place(self._index[escalation_id])
+                self._move_into_place(self._fresh_index()[escalation_id])
 
-        doomed = sorted((self._index[i] for i in removed if i in self._index), reverse=True)
-        for first, last in _runs_descending(doomed):
+        present = [i for i in removed if i in self._index]
+        index = self._fresh_index() if present else self._index
+        doomed = sorted((index[i] for i in present), reverse=True)
+        for first, last in _runs_descending(doomed):  # highest first: the rows of the runs below stay put
             self.beginRemoveRows(QModelIndex(), first, last)
             for entry in self._rows[first : last + 1]:
                 self._count_out(entry)
                 del self._index[entry.item.id]
             del self._rows[first : last + 1]
-            for row in range(first, len(self._rows)):
-                self._index[self._rows[row].item.id] = row
+            self._shifted_from(first)
             self.endRemoveRows()
             touched = True
 
@@ -382,6 +387,24 @@ class QueueModel(QAbstractTableModel):
         """Whether the rows are kept in urgency order."""
         return self._ordered
 
+    def _row(self, escalation_id: int) -> int | None:
+        """The row of an escalation now, or None when it is not in the queue."""
+        return self._fresh_index().get(escalation_id)
+
+    def _fresh_index(self) -> dict[int, int]:
+        """The id -> row index, renumbered first from the lowest row an insert or removal has shifted."""
+        start = self._stale_from
+        if start is not None:
+            self._stale_from = None
+            rows = self._rows
+            self._index.update(zip([entry.item.id for entry in rows[start:]], range(start, len(rows)), strict=True))
+        return self._index
+
+    def _shifted_from(self, row: int) -> None:
+        """Rows from ``row`` on may have moved: the index is renumbered from there when next read."""
+        if self._stale_from is None or row < self._stale_from:
+            self._stale_from = row
+
     def _in_place(self, row: int) -> bool:
         rows, key = self._rows, self._rows[row].urgency
         return (row == 0 or rows[row - 1].urgency <= key) and (row == len(rows) - 1 or key <= rows[row + 1].urgency)
@@ -398,12 +421,17 @@ class QueueModel(QAbstractTableModel):
         self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination)
         del rows[row]
         rows.insert(place, entry)
+        index = self._fresh_index()
         for moved in range(min(row, place), max(row, place) + 1):
-            self._index[rows[moved].item.id] = moved
+            index[rows[moved].item.id] = moved
         self.endMoveRows()
 
     def _insert_in_place(self, entries: list[_Entry]) -> None:
-        """Insert new rows where the urgency order puts them, one rowsInserted per run of neighbours."""
+        """Insert new rows where the urgency order puts them, one rowsInserted per run of neighbours.
+
+        Each run shifts the rows after it; the index is renumbered once, from the lowest run, when it is next read
+        (a slot connected to rowsInserted that looks a row up gets it right, the rows it finds are the model's).
+        """
         entries.sort(key=_urgency)
         rows = self._rows
         places = [bisect_right(rows, entry.urgency, key=_urgency) for entry in entries]
@@ -416,8 +444,8 @@ class QueueModel(QAbstractTableModel):
         for place, group in reversed(groups):  # last first: the places of those before stay right
             self.beginInsertRows(QModelIndex(), place, place + len(group) - 1)
             rows[place:place] = group
-            for row in range(place, len(rows)):
-                self._index[rows[row].item.id] = row
+            self._index.update(zip([entry.item.id for entry in group], range(place, place + len(group)), strict=True))
+            self._shifted_from(place + len(group))
             for entry in group:
                 self._count_in(entry)
                 self._schedule(entry)
@@ -430,6 +458,7 @@ class QueueModel(QAbstractTableModel):
         ids = [self._rows[index.row()].item.id for index in persistent]
         self._rows.sort(key=_urgency)
         self._index = {entry.item.id: row for row, entry in enumerate(self._rows)}
+        self._stale_from = None
         moved = [self.index(self._index[i], index.column()) for i, index in zip(ids, persistent, strict=True)]
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
@@ -456,7 +485,7 @@ class QueueModel(QAbstractTableModel):
         found: list[SlaTransition] = []
         while events and events[0][0] <= now_us:
             _when, escalation_id, generation = heapq.heappop(events)
-            row = self._index.get(escalation_id)
+            row = self._row(escalation_id)
             if row is None:
                 continue
             entry = self._rows[row]
@@ -498,12 +527,12 @@ class QueueModel(QAbstractTableModel):
 
     def item_by_id(self, escalation_id: int) -> QueueItem | None:
         """The item for an escalation, or None when it is not in the queue."""
-        row = self._index.get(escalation_id)
+        row = self._row(escalation_id)
         return None if row is None else self._rows[row].item
 
     def row_of(self, escalation_id: int) -> int:
         """The source row of an escalation; KeyError when it is not in the queue."""
-        return self._index[escalation_id]
+        return self._fresh_index()[escalation_id]
 
     def items(self) -> list[QueueItem]:
         """Every item, in source order."""
@@ -713,50 +742,64 @@ class QueueModel(QAbstractTableModel):
         return spans
 
     def _entry(self, item: QueueItem, previous: _Entry | None) -> _Entry:
-        """Work out once what every tick of this item needs (what a paint needs comes on first use)."""
+        """Work out once what every tick of this item needs (what a paint needs comes on first use).
+
+        Run for every row of a load (10,000 on a full floor), so written for speed: the spans looked up once per
+        severity, the entry built positionally (in _Entry's field order), the level worked out inline.
+        """
         now_us = self._now_us
-        claim, resolve, claim_us, resolve_us, claim_warn_us, resolve_warn_us = self._spans(item.severity)
+        severity = item.severity
+        spans = self._span_cache.get(severity) or self._spans(severity)
         # The SLA clock (console.sla.clock) in integer microseconds: claim while unclaimed, then resolve; holds push
         # the due time back, so a paused clock's time left stays put.
         if item.claimed_at is None:
-            target, span, span_us, warn_span_us = "claim", claim, claim_us, claim_warn_us
+            target, span, span_us, warn_span_us = "claim", spans[0], spans[2], spans[4]
         else:
-            target, span, span_us, warn_span_us = "resolve", resolve, resolve_us, resolve_warn_us
+            target, span, span_us, warn_span_us = "resolve", spans[1], spans[3], spans[5]
         held_before_us = item.held_seconds * 1_000_000
-        held = item.held_since is not None
-        paused_us = held_before_us
-        if item.held_since is not None:
-            paused_us += max(now_us - _us(item.held_since), 0)
-        queued_us = _us(item.queued_at)
-        due_us = queued_us + span_us + paused_us
-        remaining_us = due_us - now_us
+        held_since = item.held_since
+        queued_us = (item.queued_at - _EPOCH) // _ONE_US
+        if held_since is None:
+            held = False
+            due_us = queued_us + span_us + held_before_us
+            remaining_us = due_us - now_us
+            warn_us = queued_us + held_before_us + warn_span_us
+            # _Entry.level_at, inline
+            current = _LEVEL_BREACHED if now_us > due_us else _LEVEL_WARNING if now_us >= warn_us else _LEVEL_OK
+            state = _STATE_AT_LEVEL[current]
+            urgency = (0, due_us, _RANK[severity], item.id)
+        else:
+            held = True
+            paused_us = held_before_us + max(now_us - (held_since - _EPOCH) // _ONE_US, 0)
+            due_us = queued_us + span_us + paused_us
+            remaining_us = due_us - now_us
+            warn_us = queued_us + held_before_us + warn_span_us
+            current = _LEVEL_OK
+            state = _PAUSED
+            urgency = (1, remaining_us, _RANK[severity], item.id)
         self._generation += 1
-        entry = _Entry(
-            item=item,
-            generation=self._generation,
-            target=target,
-            span=span,
-            held=held,
-            queued_us=queued_us,
-            due_us=due_us,
-            warn_us=queued_us + held_before_us + warn_span_us,
-            held_remaining_us=remaining_us,
-            held_breached=held and remaining_us < 0,
-            state=_PAUSED,
-            alerted=_LEVEL_OK,
-            urgency=(int(held), remaining_us if held else due_us, _RANK[item.severity], item.id),
-        )
-        current = _LEVEL_OK if held else entry.level_at(now_us)
-        if not held:
-            entry.state = _STATE_AT_LEVEL[current]
-        if previous is not None and previous.target == entry.target:
+        if previous is not None and previous.target == target:
             # Same target: remember what was already announced, so an item refreshed by the feed between two
             # ticks neither repeats its alert nor swallows one that fell due in between (the next tick gives
             # it). A hold keeps the memory for when the clock runs again; a longer target lets alerts come again.
-            entry.alerted = previous.alerted if held else min(previous.alerted, current)
+            alerted = previous.alerted if held else min(previous.alerted, current)
         else:
-            entry.alerted = current  # a new item or a new target: no alert for what it already is on arrival
-        return entry
+            alerted = current  # a new item or a new target: no alert for what it already is on arrival
+        return _Entry(
+            item,
+            self._generation,
+            target,
+            span,
+            held,
+            queued_us,
+            due_us,
+            warn_us,
+            remaining_us,  # held_remaining_us
+            held and remaining_us < 0,  # held_breached
+            state,
+            alerted,
+            urgency,
+        )
 
     @staticmethod
     def _texts(entry: _Entry) -> tuple[str, ...]:
@@ -864,11 +907,19 @@ class QueueModel(QAbstractTableModel):
         heapq.heapify(self._events)
 
     def _recount(self) -> None:
-        self._unclaimed = self._breached = 0
-        self._oldest_unclaimed_us = None
-        self._oldest_stale = False
+        # _count_in for every row, inline (a full load counts 10,000 rows).
+        breached = unclaimed = 0
+        oldest: int | None = None
         for entry in self._rows:
-            self._count_in(entry)
+            if entry.held_breached if entry.held else entry.state is ClockState.BREACHED:  # _Entry.breached
+                breached += 1
+            if entry.item.claimed_by_id is None:
+                unclaimed += 1
+                if oldest is None or entry.queued_us < oldest:
+                    oldest = entry.queued_us
+        self._breached, self._unclaimed = breached, unclaimed
+        self._oldest_unclaimed_us = oldest
+        self._oldest_stale = False
 
     def _count_in(self, entry: _Entry) -> None:
         self._breached += entry.breached

@@ -1,17 +1,22 @@
-"""Command-line commands: plain Python over console/ services, no Qt. ``main.py`` dispatches here."""
+"""Command-line commands: plain Python over console/ services, no Qt. ``main.py`` dispatches here.
+
+Parsing the command line imports no service and no database library: each command module registers its options
+with plain values, and imports what it works with when it runs. The window's start pays only for what it uses.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from console.errors import ConsoleError
-from db.engine import Database, resolve_database_url
-from db.migrate import upgrade_database
 
-Handler = Callable[[argparse.Namespace, Database], int]
+if TYPE_CHECKING:
+    from db.engine import Database
+
+    Handler = Callable[[argparse.Namespace, Database], int]
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -72,6 +77,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def open_database(args: argparse.Namespace) -> Database:
     """Open and upgrade the database the arguments name; seed the demo floor if it is new."""
+    from db.engine import Database, resolve_database_url
+    from db.migrate import upgrade_database
+
     database = Database(resolve_database_url(args.db, demo=args.demo))
     try:
         database.check_connection()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.accounts import AccountService
-from console.casefile import CaseFileService
 from console.domain import Category, Channel, Severity
-from console.intake import IntakeService, NewEscalation
-from console.queue import QueueService
-from db.engine import Database
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 
 def _choice(enum: type[Channel] | type[Category] | type[Severity]) -> Any:
@@ -72,6 +70,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def escalate(args: argparse.Namespace, database: Database) -> int:
     """Create the escalation; print its id alone."""
+    from console.intake import IntakeService, NewEscalation
+
     new = NewEscalation(
         customer_name=args.customer,
         customer_ref=args.customer_ref,
@@ -90,12 +90,17 @@ def escalate(args: argparse.Namespace, database: Database) -> int:
 
 def show_case(args: argparse.Namespace, database: Database) -> int:
     """Print the case record as JSON."""
+    from console.casefile import CaseFileService
+
     print(json.dumps(CaseFileService(database).show(args.id), indent=2, ensure_ascii=False))
     return 0
 
 
 def claim_case(args: argparse.Namespace, database: Database) -> int:
     """Claim for the named user; a case someone else holds is exit 1 with the holder's name."""
+    from console.accounts import AccountService
+    from console.queue import QueueService
+
     actor = AccountService(database).actor_for(args.as_user)
     item = QueueService(database).claim(actor, args.id)  # Conflict -> exit 1 naming the holder
     print(f"claimed #{item.id} for {actor.username}")

@@ -13,28 +13,27 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
-from console.accounts import AccountService
-from console.actor import Actor
+from console.domain import Category
 from console.errors import ValidationError
-from console.goodwill import (
-    REASON_CODES,
-    ApprovalRequest,
-    BudgetStatus,
-    FloorGoodwill,
-    GestureType,
-    GoodwillService,
-    LedgerLine,
-    Period,
-)
 from console.money import money
-from db.engine import Database
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from console.actor import Actor
+    from console.goodwill import ApprovalRequest, BudgetStatus, FloorGoodwill, GoodwillService, LedgerLine
+    from db.engine import Database
 
 WARNING_MARK = "⚠ past 80 %"
-GESTURE_TYPES = ", ".join(g.value for g in GestureType)
-PERIODS = ", ".join(p.value for p in Period)
+# console.goodwill's GestureType, Period and REASON_CODES as plain values, so that parsing the command line does not
+# load the goodwill service (tests/test_cli_goodwill.py checks them against it).
+GESTURE_TYPE_VALUES = ("discount", "credit", "free_item", "expedited_shipping")
+PERIOD_VALUES = ("shift", "week", "month")
+REASON_CODES: tuple[str, ...] = tuple(c.value for c in Category)
+GESTURE_TYPES = ", ".join(GESTURE_TYPE_VALUES)
+PERIODS = ", ".join(PERIOD_VALUES)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -195,6 +194,8 @@ def _local(at: datetime | None, zone: ZoneInfo) -> str:
 
 
 def _period_text(status: BudgetStatus, zone: ZoneInfo) -> str:
+    from console.goodwill import Period
+
     start, end = status.period_start.astimezone(zone), status.period_end.astimezone(zone)
     if status.period is Period.SHIFT:
         return f"shift {start:%Y-%m-%d %H:%M}–{end:%H:%M}"
@@ -203,13 +204,21 @@ def _period_text(status: BudgetStatus, zone: ZoneInfo) -> str:
 
 
 def _actor(database: Database, username: str) -> Actor:
+    from console.accounts import AccountService
+
     return AccountService(database).actor_for(username)
+
+
+def _goodwill(database: Database) -> GoodwillService:
+    from console.goodwill import GoodwillService
+
+    return GoodwillService(database)
 
 
 # --- budget -------------------------------------------------------------------------------------------------------
 def show_budgets(args: argparse.Namespace, database: Database) -> int:
     """Print each associate's budget this period: JSON, or an aligned table with a mark past 80 %."""
-    service = GoodwillService(database)
+    service = _goodwill(database)
     statuses = service.budgets(associate=args.associate)
     if args.json:
         _print_json([s.as_dict() for s in statuses])
@@ -243,7 +252,7 @@ def show_budgets(args: argparse.Namespace, database: Database) -> int:
 def set_budget(args: argparse.Namespace, database: Database) -> int:
     """Set the rule for one scope and print it."""
     actor = _actor(database, args.as_user)
-    service = GoodwillService(database)
+    service = _goodwill(database)
     rule = service.set_budget(
         actor,
         reason=args.reason,
@@ -266,7 +275,7 @@ def set_budget(args: argparse.Namespace, database: Database) -> int:
 def set_limit(args: argparse.Namespace, database: Database) -> int:
     """Set (or clear) a supervisor's approval limit and print the limit now in force."""
     actor = _actor(database, args.as_user)
-    service = GoodwillService(database)
+    service = _goodwill(database)
     service.set_approval_limit(actor, args.supervisor, None if args.default else args.amount, reason=args.reason)
     supervisor = _actor(database, args.supervisor)
     limit = money(service.approval_limit(supervisor))
@@ -276,7 +285,7 @@ def set_limit(args: argparse.Namespace, database: Database) -> int:
 
 def floor_settings(args: argparse.Namespace, database: Database) -> int:
     """Print the floor's goodwill settings, changing them first when any change is given."""
-    service = GoodwillService(database)
+    service = _goodwill(database)
     changes = {
         "currency": args.currency,
         "timezone": args.timezone,
@@ -305,7 +314,7 @@ def floor_settings(args: argparse.Namespace, database: Database) -> int:
 def grant_gesture(args: argparse.Namespace, database: Database) -> int:
     """Record a gesture; print ``granted ID`` or ``pending ID``."""
     actor = _actor(database, args.as_user)
-    outcome = GoodwillService(database).grant(
+    outcome = _goodwill(database).grant(
         actor,
         associate=args.associate,
         amount=args.amount,
@@ -321,28 +330,28 @@ def grant_gesture(args: argparse.Namespace, database: Database) -> int:
 
 def approve_request(args: argparse.Namespace, database: Database) -> int:
     """Approve a request; print the ledger entry it became."""
-    entry = GoodwillService(database).approve(_actor(database, args.as_user), args.id)
+    entry = _goodwill(database).approve(_actor(database, args.as_user), args.id)
     print(f"approved {args.id} -> entry {entry}")
     return 0
 
 
 def decline_request(args: argparse.Namespace, database: Database) -> int:
     """Decline a request with a reason."""
-    GoodwillService(database).decline(_actor(database, args.as_user), args.id, args.reason)
+    _goodwill(database).decline(_actor(database, args.as_user), args.id, args.reason)
     print(f"declined {args.id}")
     return 0
 
 
 def reverse_entry(args: argparse.Namespace, database: Database) -> int:
     """Reverse a gesture; print the reversal's entry."""
-    reversal = GoodwillService(database).reverse(_actor(database, args.as_user), args.entry_id, args.reason)
+    reversal = _goodwill(database).reverse(_actor(database, args.as_user), args.entry_id, args.reason)
     print(f"reversed {args.entry_id} by entry {reversal}")
     return 0
 
 
 def adjust_budget(args: argparse.Namespace, database: Database) -> int:
     """Add to or take from an associate's budget; print the adjustment's entry and amount."""
-    service = GoodwillService(database)
+    service = _goodwill(database)
     entry = service.adjust(_actor(database, args.as_user), args.associate, args.amount, args.reason)
     line = next(e for e in service.ledger(associate=args.associate, limit=20) if e.id == entry)
     print(f"adjusted {line.associate} by {line.amount:+.2f} -> entry {entry}")
@@ -355,7 +364,7 @@ def _request_dict(r: ApprovalRequest) -> dict[str, Any]:
 
 def list_requests(args: argparse.Namespace, database: Database) -> int:
     """Print approval requests: pending ones, or all with ``--all``."""
-    service = GoodwillService(database)
+    service = _goodwill(database)
     requests = service.requests(status=None if args.all else "pending")
     if args.json:
         _print_json([_request_dict(r) for r in requests])
@@ -389,7 +398,7 @@ def _ledger_dict(e: LedgerLine) -> dict[str, Any]:
 
 def show_ledger(args: argparse.Namespace, database: Database) -> int:
     """Print ledger entries, newest first."""
-    service = GoodwillService(database)
+    service = _goodwill(database)
     lines = service.ledger(associate=args.associate, escalation_id=args.case_id)
     if args.json:
         _print_json([_ledger_dict(e) for e in lines])

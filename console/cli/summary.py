@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.errors import ValidationError
-from console.goodwill import GoodwillService
-from console.shifts import ShiftService, default_range
-from console.summary import SummaryService
-from console.summary_export import summary_json, summary_text, write_csv, write_pdf
-from db.engine import Database
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 DATE_FORMAT_HELP = "ISO 8601, e.g. 2026-12-01 or 2026-12-01T14:00 or 2026-12-01T14:00+01:00 (no offset: UTC)"
 
@@ -53,6 +51,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _shift_note(database: Database, start: datetime, end: datetime) -> str | None:
     """The handover note of the ended shift that is exactly this range (the default range), if any."""
+    from console.shifts import ShiftService
+
     last = ShiftService(database).last_ended_shift()
     if last is not None and last.started_at == start and last.ended_at == end:
         return last.handover_note
@@ -61,6 +61,11 @@ def _shift_note(database: Database, start: datetime, end: datetime) -> str | Non
 
 def summary(args: argparse.Namespace, database: Database) -> int:
     """Print the summary; write the exports asked for."""
+    from console.goodwill import GoodwillService
+    from console.shifts import default_range
+    from console.summary import SummaryService
+    from console.summary_export import summary_json, summary_text, write_csv, write_pdf
+
     start, end = args.start, args.end
     if start is None or end is None:
         default_start, default_end = default_range(database)

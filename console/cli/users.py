@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.accounts import AccountService
 from console.domain import Role
 from console.errors import ValidationError
-from db.engine import Database
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -40,6 +41,8 @@ def read_password() -> str:
 
 def add_user(args: argparse.Namespace, database: Database) -> int:
     """Create the account and print its username."""
+    from console.accounts import AccountService
+
     password = read_password()
     info = AccountService(database).create_user(
         None, args.name, args.display_name or args.name, password, Role(args.role)
