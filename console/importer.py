@@ -2,7 +2,7 @@
 
 The pipeline, in file order: read records (``ComplaintSource``), map each one onto our fields (a preset such as
 ``cfpb`` or a mapping file, see ``ImportMapping``), reject what cannot be imported (with its physical line number),
-and write the rest in batches of about a thousand, each batch one transaction: a crash or a cancel leaves whole
+and write the rest in batches (5,000 rows by default), each batch one transaction: a crash or a cancel leaves whole
 batches behind, and running the same import again completes it, because rows are keyed on the source's id
 (``Escalation.external_ref``) and rows already there are only updated where the source changed.
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, NamedTuple, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Table, bindparam, event, func, select, text, update
@@ -41,7 +42,10 @@ from db.engine import Database
 from db.models import Associate, Change, Customer, Escalation, Interaction
 from db.types import UTCDateTime, utcnow
 
-DEFAULT_BATCH_SIZE = 1000
+# Rows per transaction. Each commit costs a WAL write and, now and then, a checkpoint with its fsyncs: at 1,000 rows
+# those were a third of a big import's time on an ordinary disk; 5,000 rows keep a batch (the write lock other
+# consoles wait for, and how far past Cancel an import goes) under a second on a slow machine.
+DEFAULT_BATCH_SIZE = 5000
 ZERO = Decimal("0.00")
 PREVIEW_ROWS = 20
 MAX_REF = 64  # Escalation.external_ref and Customer.external_ref
@@ -108,13 +112,16 @@ class ImportReport:
 # ---------------------------------------------------------------------------------------------------------------
 # Reading the file
 # ---------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceRecord:
-    """One record as read: the line it starts on, its values by column name, its raw fields, any problem."""
+class SourceRecord(NamedTuple):
+    """One record as read: the line it starts on, its values by column name, its raw fields, any problem.
+
+    A CSV row's values are its fields by position (``values`` is None; ``RowMapper.map_record`` reads them by the
+    columns it was bound to), so that reading a row builds no dictionary; a JSON Lines record has its values.
+    """
 
     line: int
-    values: dict[str, str]
-    raw: tuple[str, ...]
+    values: dict[str, str] | None
+    raw: Sequence[str]
     problem: str | None = None
 
 
@@ -165,7 +172,7 @@ class ComplaintSource:
             raise ValidationError(f"Cannot read {path}: {exc.strerror}.") from None
         try:
             self.size = path.stat().st_size
-            self._bytes_read = 0
+            self._bytes_read = 0  # once closed; while open, the stream's own position
             self._lines_read = 0
             self._fallback_lines: list[tuple[int, int, int]] = []  # (line, byte offset, byte)
             self.warnings: list[str] = []
@@ -208,17 +215,19 @@ class ComplaintSource:
         return "csv"
 
     def _decoded_lines(self) -> Iterator[str]:
-        """Physical lines, decoded; counts bytes for progress and remembers lines that were not UTF-8."""
-        for number, raw in enumerate(self._stream, start=1):
-            offset = self._bytes_read
-            self._bytes_read += len(raw)
+        """Physical lines, decoded; counts them and remembers lines that were not UTF-8.
+
+        Nothing else reads the stream while a line is being decoded, so its position is the end of that line.
+        """
+        stream = self._stream
+        for number, raw in enumerate(stream, start=1):
             self._lines_read = number
             line = raw[len(codecs.BOM_UTF8) :] if number == 1 and raw.startswith(codecs.BOM_UTF8) else raw
             try:
                 yield line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                skipped = len(raw) - len(line)
-                self._fallback_lines.append((number, offset + skipped + exc.start, line[exc.start]))
+                offset = stream.tell() - len(line)
+                self._fallback_lines.append((number, offset + exc.start, line[exc.start]))
                 yield _legacy_decode(line)
 
     def _open_csv(self, delimiter: str | None) -> None:
@@ -263,7 +272,6 @@ class ComplaintSource:
                 break
         # Start again from the top; the first record is read again by ``records``.
         self._stream.seek(0)
-        self._bytes_read = 0
         self._fallback_lines.clear()
         self._lines = self._decoded_lines()
         self.columns = tuple(columns)
@@ -273,7 +281,7 @@ class ComplaintSource:
     @property
     def bytes_read(self) -> int:
         """How far into the file reading has got, in bytes (for progress)."""
-        return self._bytes_read
+        return self._bytes_read if self._stream.closed else self._stream.tell()
 
     def records(self) -> Iterator[SourceRecord]:
         """Every data record, in file order, blank lines skipped."""
@@ -285,9 +293,7 @@ class ComplaintSource:
     def _csv_records(self) -> Iterator[SourceRecord]:
         # The reader pulls lines one at a time, so the decoder's line count is where the last record ended.
         reader = csv.reader(self._lines, delimiter=self.delimiter)
-        columns = self.columns
-        width = len(columns)
-        plain = not self._duplicate_columns
+        width = len(self.columns)
         end = self._header_line
         while True:
             start = end + 1
@@ -302,20 +308,13 @@ class ComplaintSource:
             end = self._lines_read
             if not fields or not (fields[0].strip() or "".join(fields).strip()):
                 continue  # a blank line, or a row of empty cells a spreadsheet left behind
-            raw = tuple(fields)
             if len(fields) != width:
                 problem = f"row has {len(fields)} fields, header has {width}"
                 if end > start:
                     problem += f" (it runs over lines {start}-{end}: an unbalanced quote?)"
-                yield SourceRecord(start, {}, raw, problem)
+                yield SourceRecord(start, {}, tuple(fields), problem)
                 continue
-            if plain:
-                values = dict(zip(columns, fields, strict=True))
-            else:
-                values = {}
-                for column, value in zip(columns, fields, strict=True):
-                    values.setdefault(column, value)
-            yield SourceRecord(start, values, raw)
+            yield SourceRecord(start, None, fields)
 
     def _jsonl_records(self) -> Iterator[SourceRecord]:
         for number, line in enumerate(self._lines, start=1):
@@ -346,7 +345,9 @@ class ComplaintSource:
 
     def close(self) -> None:
         """Close the file."""
-        self._stream.close()
+        if not self._stream.closed:
+            self._bytes_read = self._stream.tell()
+            self._stream.close()
 
     def __enter__(self) -> ComplaintSource:
         return self
@@ -427,10 +428,18 @@ class RowMapper(ABC):
     bindings: tuple[FieldBinding, ...] = ()
     warnings: tuple[str, ...] = ()
     source_name: str = "import"
+    columns: tuple[str, ...] = ()  # the file's columns, in order (a CSV row's fields are read by position)
 
     @abstractmethod
     def map(self, values: Mapping[str, str]) -> MappedComplaint:
         """Map one record; raise RowRejected with the reason when it cannot be imported."""
+
+    def map_record(self, record: SourceRecord) -> MappedComplaint:
+        """Map a record as read: a JSON Lines record by its values, a CSV row by its fields' columns."""
+        if record.values is not None:
+            return self.map(record.values)
+        # The first of several columns with the same name wins: zipped backwards, it is written last.
+        return self.map(dict(zip(reversed(self.columns), reversed(record.raw), strict=True)))
 
 
 class ImportMapping(ABC):
@@ -624,7 +633,18 @@ class _CfpbMapper(RowMapper):
                 + " for the CFPB preset (for another export, use a mapping file: --map FILE)"
             )
         self.source_name = "cfpb"
+        self.columns = tuple(columns)
         self._order = [self.col[key] or _ABSENT for key in CFPB_COLUMNS]
+        # A CSV row's fields in CFPB_COLUMNS order, by position (the first column of a name, as ``map`` reads it);
+        # a column the file lacks reads as the empty field put after the row's own.
+        first: dict[str, int] = {}
+        for position, column in enumerate(self.columns):
+            first.setdefault(column, position)
+        positions = [first.get(column, len(self.columns)) for column in self._order]
+        pick = itemgetter(*positions)
+        self._pick: Callable[[Sequence[str]], Sequence[str]] = (
+            pick if all(p < len(self.columns) for p in positions) else lambda fields: pick([*fields, ""])
+        )
         absent = [CFPB_COLUMNS[k][0] for k in ("narrative", "tags", "consent", "response") if self.col[k] is None]
         self.warnings = tuple(f"no {name!r} column; treated as empty" for name in absent)
         c = self.col
@@ -654,27 +674,35 @@ class _CfpbMapper(RowMapper):
         return RowRejected(f"missing required value in column {self.col[key]!r}")
 
     def map(self, values: Mapping[str, str]) -> MappedComplaint:
-        # Unpacked in CFPB_COLUMNS order; this runs once per row, so it avoids per-field calls.
-        (
-            complaint_id,
-            received_text,
-            product,
-            sub_product,
-            issue,
-            sub_issue,
-            narrative,
-            public_response,
-            company,
-            state,
-            zip_code,
-            tags,
-            consent,
-            via,
-            sent_text,
-            response,
-            timely,
-            _disputed,
-        ) = [values.get(column, "").strip() for column in self._order]
+        return self._map(*[values.get(column, "").strip() for column in self._order])
+
+    def map_record(self, record: SourceRecord) -> MappedComplaint:
+        if record.values is not None:
+            return self.map(record.values)
+        return self._map(*map(str.strip, self._pick(record.raw)))
+
+    def _map(
+        self,
+        complaint_id: str,
+        received_text: str,
+        product: str,
+        sub_product: str,
+        issue: str,
+        sub_issue: str,
+        narrative: str,
+        public_response: str,
+        company: str,
+        state: str,
+        zip_code: str,
+        tags: str,
+        consent: str,
+        via: str,
+        sent_text: str,
+        response: str,
+        timely: str,
+        _disputed: str,
+    ) -> MappedComplaint:
+        # The stripped values in CFPB_COLUMNS order; this runs once per row, so it avoids per-field calls.
         if not complaint_id:
             raise self._missing("complaint_id")
         if len(complaint_id) > MAX_REF - len("cfpb-consumer-"):
@@ -978,6 +1006,7 @@ class _FileMapper(RowMapper):
     def __init__(self, mapping: MappingFile, columns: Sequence[str]) -> None:
         self.mapping = mapping
         self.source_name = mapping.source
+        self.columns = tuple(columns)
         self.zone = ZoneInfo(mapping.timezone)
         self.cols: dict[str, tuple[str, ...]] = {}
         missing_required: list[str] = []
@@ -1171,7 +1200,7 @@ def _map_record(mapper: RowMapper, record: SourceRecord) -> MappedComplaint | st
     if record.problem:
         return record.problem
     try:
-        return mapper.map(record.values)
+        return mapper.map_record(record)
     except RowRejected as exc:
         return str(exc)
 
@@ -1420,6 +1449,18 @@ def _top_id(session: Session, table: Table) -> int:
     return int(session.connection().execute(select(func.max(table.c.id))).scalar() or 0)
 
 
+def _ids_given(session: Session, table: Table, top: int, count: int) -> range | None:
+    """On SQLite, the ids of the ``count`` rows just inserted after ``top`` was the highest, in insertion order.
+
+    The batch's transaction holds SQLite's write lock from its start, and a table without AUTOINCREMENT gives each
+    new row the highest id so far plus one, so they are the next ``count`` (checked: the highest id must now be
+    ``top + count``). None on PostgreSQL, whose sequences other sessions draw from too: read them back there.
+    """
+    if session.connection().dialect.name != "sqlite" or _top_id(session, table) != top + count:
+        return None
+    return range(top + 1, top + count + 1)
+
+
 def _customer_key(row: MappedComplaint) -> tuple[str, str]:
     return ("ref", row.customer_ref) if row.customer_ref else ("name", row.customer_name)
 
@@ -1459,6 +1500,10 @@ def _customer_ids(session: Session, rows: Sequence[MappedComplaint], now: dateti
             for r in missing.values()
         ]
     )
+    given = _ids_given(session, _CUSTOMERS, top, len(missing))
+    if given is not None:
+        ids.update(zip(missing, given, strict=True))
+        return ids
     # The new ids: one range read instead of another IN query (on PostgreSQL, rows other consoles committed
     # meanwhile may show up too; only our keys are taken, the lowest id first as above).
     new = select(_CUSTOMERS.c.id, _CUSTOMERS.c.external_ref, _CUSTOMERS.c.name).where(_CUSTOMERS.c.id > top)
@@ -1530,9 +1575,13 @@ def _insert_escalations(
             )
         )
     insert_.run(escalation_rows)
-    wanted = {r.external_ref for r in rows}
-    new = select(_ESCALATIONS.c.id, _ESCALATIONS.c.external_ref).where(_ESCALATIONS.c.id > top)
-    ids = {ref: ident for ident, ref in session.connection().execute(new).all() if ref in wanted}
+    given = _ids_given(session, _ESCALATIONS, top, len(rows))
+    if given is not None:
+        ids = dict(zip([r.external_ref for r in rows], given, strict=True))
+    else:
+        wanted = {r.external_ref for r in rows}
+        new = select(_ESCALATIONS.c.id, _ESCALATIONS.c.external_ref).where(_ESCALATIONS.c.id > top)
+        ids = {ref: ident for ident, ref in session.connection().execute(new).all() if ref in wanted}
     interactions = _Insert(session, _INTERACTIONS, _INTERACTION_COLUMNS)
     occurred = interactions.converter("occurred_at")
     interactions.run(
@@ -1879,7 +1928,7 @@ def _import_records(
             if isinstance(mapped, MappedComplaint) and mapped.external_ref in seen:
                 mapped = _duplicate_reason(mapped, seen, mapper)
             if isinstance(mapped, str):
-                report.rejects.append(Reject(record.line, mapped, record.raw))
+                report.rejects.append(Reject(record.line, mapped, tuple(record.raw)))
                 rejected_in_batch += 1
                 continue
             seen[mapped.external_ref] = record.line

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from console.actor import Actor
 from console.domain import Status
 from console.errors import ValidationError
-from console.importer import load_mapping, mapping_from_dict, preset, read_import, run_import
+from console.importer import DEFAULT_BATCH_SIZE, load_mapping, mapping_from_dict, preset, read_import, run_import
 from console.queue import QueueService
 from db.engine import Database
 from db.models import AuditEvent, Change, Customer, Escalation, Interaction
@@ -182,7 +182,7 @@ def test_cfpb_sample_imports_with_independently_derived_counts(database: Databas
     assert_consistent(database)
     with database.read() as session:
         batches = session.scalars(select(AuditEvent).where(AuditEvent.action == "import.batch")).all()
-    assert len(batches) == -(-total // 1000)
+    assert len(batches) == -(-total // DEFAULT_BATCH_SIZE)
     assert all(b.actor == supervisor.username and "cfpb_complaints_2019_sample.csv" in (b.note or "") for b in batches)
     assert sum(b.after["imported"] for b in batches if b.after) == total
 

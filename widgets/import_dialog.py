@@ -1,8 +1,10 @@
 """Import complaints from a file: choose it and its mapping, preview how rows map, import off the GUI thread.
 
-The import itself is ``console.importer.run_import`` running on a worker thread; the worker reports back only
-through queued Qt signals, and Cancel asks it to stop between batches (what was committed stays; importing the
-same file again completes it without duplicates).
+The import itself is ``console.importer.run_import``, run by a child process (``console.import_process``: the
+window keeps its interpreter to itself, so a big file does not make it stutter) that a worker thread here waits on;
+an in-memory database, which no other process can open, is imported on the worker thread itself. The worker
+reports back only through queued Qt signals, and Cancel asks the import to stop between batches (what was committed
+stays; importing the same file again completes it without duplicates).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from console.actor import Actor
 from console.errors import ConsoleError
+from console.import_process import can_run_in_process, run_import_in_process
 from console.importer import (
     DEFAULT_BATCH_SIZE,
     PREVIEW_FIELDS,
@@ -397,11 +400,12 @@ class ImportDialog(QDialog):
         self.status_label.setText("Dry run: checking…" if dry_run else "Importing…")
         signals = self._signals
         database, actor, batch_size, cancel = self._database, self._actor, self._batch_size, self._cancel
+        importer = run_import_in_process if can_run_in_process(database) else run_import
 
         def work() -> None:
             # Runs on the worker thread: no widget is touched here, results go back by signal only.
             try:
-                report = run_import(
+                report = importer(
                     database,
                     actor,
                     path,
