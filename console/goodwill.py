@@ -14,14 +14,14 @@ and do not count as spent until approved.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -158,7 +158,7 @@ def parse_currency(text: str) -> str:
 
 def _floor(session: Session) -> FloorGoodwill:
     keys = (CURRENCY_KEY, TIMEZONE_KEY, CEILING_KEY, SHIFT_STARTS_KEY, SUPERVISOR_LIMIT_KEY)
-    raw = {s.key: s.value for s in session.scalars(select(Setting).where(Setting.key.in_(keys)))}
+    raw = dict(session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(keys))).all())
     return FloorGoodwill(
         currency=raw.get(CURRENCY_KEY, DEFAULT_CURRENCY),
         timezone=raw.get(TIMEZONE_KEY, DEFAULT_TIMEZONE),
@@ -486,13 +486,22 @@ def _rules(session: Session) -> tuple[BudgetRule, dict[int, BudgetRule], dict[in
     floor = BudgetRule(DEFAULT_PERIOD, DEFAULT_ALLOWANCE, DEFAULT_CAP, "floor")
     teams: dict[int, BudgetRule] = {}
     associates: dict[int, BudgetRule] = {}
-    for row in session.scalars(select(GoodwillBudget)):
-        if row.associate_id is not None:
-            associates[row.associate_id] = BudgetRule(Period(row.period), row.allowance, row.cap, "associate")
-        elif row.team_id is not None:
-            teams[row.team_id] = BudgetRule(Period(row.period), row.allowance, row.cap, "team")
+    rows = session.execute(
+        select(
+            GoodwillBudget.associate_id,
+            GoodwillBudget.team_id,
+            GoodwillBudget.period,
+            GoodwillBudget.allowance,
+            GoodwillBudget.cap,
+        )
+    )
+    for associate_id, team_id, period, allowance, cap in rows:
+        if associate_id is not None:
+            associates[associate_id] = BudgetRule(Period(period), allowance, cap, "associate")
+        elif team_id is not None:
+            teams[team_id] = BudgetRule(Period(period), allowance, cap, "team")
         else:
-            floor = BudgetRule(Period(row.period), row.allowance, row.cap, "floor")
+            floor = BudgetRule(Period(period), allowance, cap, "floor")
     return floor, teams, associates
 
 
@@ -501,17 +510,27 @@ def _rule_for(session: Session, associate: Associate) -> BudgetRule:
     return associates.get(associate.id) or (teams.get(associate.team_id) if associate.team_id else None) or floor
 
 
+# Beyond this many associates, the period's figures are read for every associate and those asked for are kept: an IN
+# list of hundreds of parameters costs more to bind than the rows it leaves out (and stays below every engine's
+# parameter limit however large the floor).
+_FEW = 50
+
+
 def _spent_and_adjusted(
     session: Session, associate_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, tuple[Decimal, Decimal]]:
     """(spent net of reversals, adjustments) per associate with entries counting in [start, end)."""
     if not associate_ids:
         return {}
+    wanted = set(associate_ids)
+    # Either way each associate's entries are found through the (associate_id, effective_at) index, a range each:
+    # a range on effective_at alone would read the whole ledger's index.
+    among = select(Associate.id) if len(wanted) > _FEW else sorted(wanted)
     is_adjustment = GoodwillEntry.kind == "adjustment"
     rows = session.execute(
         select(GoodwillEntry.associate_id, is_adjustment, func.sum(GoodwillEntry.amount))
         .where(
-            GoodwillEntry.associate_id.in_(associate_ids),
+            GoodwillEntry.associate_id.in_(among),
             GoodwillEntry.effective_at >= start,
             GoodwillEntry.effective_at < end,
         )
@@ -519,6 +538,8 @@ def _spent_and_adjusted(
     )
     totals: dict[int, tuple[Decimal, Decimal]] = {}
     for associate_id, adjustment, total in rows:
+        if associate_id not in wanted:
+            continue
         spent, adjusted = totals.get(associate_id, (Decimal(0), Decimal(0)))
         amount = Decimal(str(total)).quantize(CENT)
         totals[associate_id] = (spent, adjusted + amount) if adjustment else (spent + amount, adjusted)
@@ -528,18 +549,51 @@ def _spent_and_adjusted(
 def _pending(session: Session, associate_ids: Sequence[int]) -> dict[int, tuple[Decimal, int]]:
     if not associate_ids:
         return {}
-    rows = session.execute(
-        select(GoodwillRequest.associate_id, func.sum(GoodwillRequest.amount), func.count())
-        .where(GoodwillRequest.status == "pending", GoodwillRequest.associate_id.in_(associate_ids))
-        .group_by(GoodwillRequest.associate_id)
+    wanted = set(associate_ids)
+    query = select(GoodwillRequest.associate_id, func.sum(GoodwillRequest.amount), func.count()).where(
+        GoodwillRequest.status == "pending"
     )
-    return {a: (Decimal(str(total)).quantize(CENT), int(n)) for a, total, n in rows}
+    if len(wanted) <= _FEW:  # else every pending request (found by the status index) and keep those asked for
+        query = query.where(GoodwillRequest.associate_id.in_(sorted(wanted)))
+    rows = session.execute(query.group_by(GoodwillRequest.associate_id))
+    return {a: (Decimal(str(total)).quantize(CENT), int(n)) for a, total, n in rows if a in wanted}
 
 
-def _statuses(session: Session, associates: Sequence[Associate], at: datetime) -> list[BudgetStatus]:
+class _Person(NamedTuple):
+    """The three columns of an associate a budget needs (read as a tuple, not an ORM object: 500 at a time)."""
+
+    id: int
+    name: str
+    team_id: int | None
+
+
+def _person(associate: Associate) -> _Person:
+    return _Person(associate.id, associate.name, associate.team_id)
+
+
+def _active_people(session: Session, *, also: Collection[int] = ()) -> list[_Person]:
+    active = Associate.active.is_(True)
+    where = or_(active, Associate.id.in_(sorted(also))) if also else active
+    rows = session.execute(select(Associate.id, Associate.name, Associate.team_id).where(where))
+    return [_Person(*row) for row in rows]
+
+
+def budget_statuses(
+    session: Session, at: datetime, *, also: Collection[int] = ()
+) -> tuple[FloorGoodwill, list[BudgetStatus]]:
+    """The floor's goodwill settings and every active associate's budget at ``at`` (unsorted), read in the caller's
+    session: GoodwillService.budgets for a report that reads everything in one transaction (the shift summary).
+    ``also`` adds associates by id whether active or not (one who has left but gave something in the range)."""
     floor_settings = _floor(session)
+    return floor_settings, _statuses(session, _active_people(session, also=also), at, floor_settings)
+
+
+def _statuses(
+    session: Session, associates: Sequence[_Person], at: datetime, floor_settings: FloorGoodwill | None = None
+) -> list[BudgetStatus]:
+    floor_settings = floor_settings or _floor(session)
     floor, teams, own = _rules(session)
-    team_names = {t.id: t.name for t in session.scalars(select(Team))}
+    team_names: dict[int, str] = dict(session.execute(select(Team.id, Team.name)).all())
     rule_of = {a.id: own.get(a.id) or (teams.get(a.team_id) if a.team_id else None) or floor for a in associates}
     by_period: dict[Period, list[int]] = defaultdict(list)
     for a in associates:
@@ -548,9 +602,7 @@ def _statuses(session: Session, associates: Sequence[Associate], at: datetime) -
     totals: dict[int, tuple[Decimal, Decimal]] = {}
     for period, ids in by_period.items():
         bounds[period] = period_bounds(period, at, floor_settings)
-        # Chunks keep the IN list far below every engine's parameter limit on a 500-associate floor.
-        for offset in range(0, len(ids), 500):
-            totals.update(_spent_and_adjusted(session, ids[offset : offset + 500], *bounds[period]))
+        totals.update(_spent_and_adjusted(session, ids, *bounds[period]))
     pending = _pending(session, [a.id for a in associates])
     statuses = []
     for a in associates:
@@ -684,10 +736,8 @@ class GoodwillService:
         """Every active associate's budget now (or at ``at``), most used first; or just the one named."""
         when = at or utcnow()
         with self.db.read() as session:
-            if associate is not None:
-                people = [_associate(session, associate)]
-            else:
-                people = list(session.scalars(select(Associate).where(Associate.active.is_(True))))
+            one = None if associate is None else _associate(session, associate)
+            people = _active_people(session) if one is None else [_person(one)]
             statuses = _statuses(session, people, when)
         return sorted(statuses, key=lambda s: (-s.share_used, -s.spent, s.associate.lower()))
 
@@ -827,7 +877,7 @@ class GoodwillService:
             value = parse_gesture_amount(amount, floor_settings.ceiling)
             person = _associate(session, associate, lock=True)  # serialises gestures for one associate
             customer, case = _customer_and_case(session, escalation_id, customer_ref, customer_id)
-            status = _statuses(session, [person], now)[0]
+            status = _statuses(session, [_person(person)], now)[0]
             problems = []
             if value > status.cap:
                 problems.append(f"over the {money(status.cap)} cap per gesture")
@@ -1197,7 +1247,7 @@ class GoodwillService:
                 explanation += "; no escalating associate, so no budget applies"
                 needs_approval = True
             else:
-                status = _statuses(session, [person], now)[0]
+                status = _statuses(session, [_person(person)], now)[0]
                 left = max(status.remaining, Decimal(0))
                 limit = min(status.cap, left)
                 if limit <= 0:

@@ -24,37 +24,43 @@ from __future__ import annotations
 
 import gc
 import math
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Float,
     Integer,
+    bindparam,
     case,
     cast,
     extract,
     false,
     func,
-    literal,
     or_,
     select,
+    type_coerce,
     union,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
 from console.domain import QUEUE_STATUSES, Severity, Status
 from console.errors import NotFound, ValidationError
-from console.goodwill import GoodwillService
+from console.goodwill import BudgetStatus, budget_statuses
 from console.money import CENT, money
 from console.queue import load_policy
 from console.sla import SlaPolicy
 from db.engine import Database
 from db.models import (
+    Associate,
     Customer,
     Escalation,
     FollowUp,
@@ -150,17 +156,10 @@ class HandoverItem:
     overdue: bool  # that target was already missed at ``end``
 
 
-_HANDOVER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HandoverItem))
+# HandoverItem's 10,000 rows are made without running its __init__ (one object.__setattr__ per field): an instance
+# with its __dict__ set whole, three times faster. Only for a plain dataclass without __post_init__, defaults or
+# slots; tests/test_summary.py checks the keys match its fields.
 _new = object.__new__
-
-
-def _frozen(kind: type[Any], names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
-    """An instance of the frozen dataclass ``kind`` from all its field values in field order, without running its
-    ``__init__`` (one ``object.__setattr__`` per field): three times faster for the handover's 10,000 rows. Only for
-    plain dataclasses without ``__post_init__``, defaults or slots, such as HandoverItem."""
-    item = _new(kind)
-    item.__dict__.update(zip(names, values, strict=True))
-    return item
 
 
 @dataclass(frozen=True)
@@ -507,6 +506,261 @@ def next_action(status: str, on_hold: bool, hold_reason: str | None, step: str |
     }.get(step, "Continue the workflow")
 
 
+# -- the build's SQL ----------------------------------------------------------------------------------------------
+# Dialect-aware building blocks, identical results on both engines.
+def _seconds(dialect: str, later: Any, earlier: Any) -> ColumnElement[float]:
+    """``later - earlier`` in seconds (to the millisecond on SQLite)."""
+    if dialect == "sqlite":
+        # julianday() is a float of days: round away its binary noise (7 h must be 25200.0, not 25199.9999).
+        return func.round((func.julianday(later) - func.julianday(earlier)) * 86_400.0, 3)
+    return cast(extract("epoch", later - earlier), Float)
+
+
+def _floor_div(dialect: str, seconds: ColumnElement[float], size: Any) -> ColumnElement[int]:
+    if dialect == "sqlite":
+        return cast(seconds / size, Integer)  # non-negative here: truncation is the floor
+    return cast(func.floor(seconds / size), Integer)
+
+
+def _time_to_claim(dialect: str) -> ColumnElement[float]:
+    """First claim - escalation, minus time on hold between the two."""
+    hold = aliased(HoldPeriod)
+    first = Escalation.first_claimed_at
+    hold_end = case((or_(hold.ended_at.is_(None), hold.ended_at > first), first), else_=hold.ended_at)
+    held = (
+        select(func.coalesce(func.sum(_seconds(dialect, hold_end, hold.started_at)), 0.0))
+        .where(hold.escalation_id == Escalation.id, hold.started_at < first)
+        .correlate(Escalation)
+        .scalar_subquery()
+    )
+    return _seconds(dialect, first, Escalation.escalated_at) - held
+
+
+# The SLA targets of a policy, in seconds per severity: (severity, claim, resolve) for each.
+_Targets = tuple[tuple[str, float, float], ...]
+
+
+def _policy_targets(policy: SlaPolicy) -> _Targets:
+    return tuple(
+        (sev.value, policy.for_severity(sev).claim.total_seconds(), policy.for_severity(sev).resolve.total_seconds())
+        for sev in Severity
+    )
+
+
+def _target(targets: _Targets, which: int) -> ColumnElement[float]:
+    return case({t[0]: float(t[which]) for t in targets}, value=Escalation.severity, else_=0.0)
+
+
+def _claim_within(dialect: str, targets: _Targets) -> ColumnElement[bool]:
+    return _time_to_claim(dialect) <= _target(targets, 1) + _SQL_TIME_RESOLUTION_S
+
+
+def _resolve_within(dialect: str, targets: _Targets) -> ColumnElement[bool]:
+    elapsed = _seconds(dialect, Escalation.resolved_at, Escalation.queued_at) - Escalation.held_seconds
+    return elapsed <= _target(targets, 2) + _SQL_TIME_RESOLUTION_S
+
+
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """Every statement of a build, made once per engine, SLA policy and filter (by supervisor or not) and run with
+    the range as parameters (``start``, ``end``, ``before``, ``next_end``, ``size``, ``sup``). Making and keying a
+    statement costs SQLAlchemy about half a millisecond each time; a made one is run in a fifth of that.
+
+    Each reads its range once: what several measures count over the same rows is one statement (the received
+    escalations' channels, categories and products; the claims' times and SLA judgements; ...)."""
+
+    received: Any  # (channel, category, product, count) received in [start, end)
+    previous: Any  # (category, product, count) received in [before, start)
+    claims: Any  # (time to claim, within target 0/1) for each first claimed in the range
+    resolutions: Any  # (resolution time, within target 0/1, never reopened 0/1) for each resolved in the range
+    answers: Any  # per CSAT score: (csat, count, nps answers, promoters, detractors, not solved) done in the range
+    spent: Any  # (associate, gestures net of reversals) effective in the range
+    approvals: Any  # (status, count) decided in the range
+    stories: Any
+    due: Any  # follow-ups scheduled in [end, next_end)
+    open_now: Any  # the handover: in the queue now, received before end
+    open_then: Any  # the handover: resolved or closed at or after end, received before end
+    arrivals: Any  # (bucket, count)
+    resolved_per_bucket: Any  # (bucket, count)
+
+
+@lru_cache(maxsize=32)
+def _statements(dialect: str, targets: _Targets, supervised: bool) -> _Statements:
+    start = bindparam("start", type_=UTCDateTime())
+    end = bindparam("end", type_=UTCDateTime())
+    before = bindparam("before", type_=UTCDateTime())
+    next_end = bindparam("next_end", type_=UTCDateTime())
+    size = bindparam("size", type_=Integer())
+    sup = bindparam("sup", type_=Integer())
+
+    def by(column: Any) -> list[ColumnElement[bool]]:
+        return [column == sup] if supervised else []
+
+    mine = by(Escalation.claimed_by_id)
+    received = (
+        select(Escalation.channel, Escalation.category, Escalation.product, func.count())
+        .where(Escalation.escalated_at >= start, Escalation.escalated_at < end, *mine)
+        .group_by(Escalation.channel, Escalation.category, Escalation.product)
+    )
+    previous = (
+        select(Escalation.category, Escalation.product, func.count())
+        .where(Escalation.escalated_at >= before, Escalation.escalated_at < start, *mine)
+        .group_by(Escalation.category, Escalation.product)
+    )
+    claims = select(_time_to_claim(dialect), _one_if(_claim_within(dialect, targets))).where(
+        Escalation.first_claimed_at >= start, Escalation.first_claimed_at < end, *mine
+    )
+    resolutions = select(
+        _seconds(dialect, Escalation.resolved_at, Escalation.escalated_at),
+        _one_if(_resolve_within(dialect, targets)),
+        _one_if(Escalation.reopen_count == 0),
+    ).where(Escalation.resolved_at >= start, Escalation.resolved_at < end, *mine)
+    answers = (
+        select(
+            FollowUp.csat,
+            func.count(),
+            func.count(FollowUp.nps),
+            func.coalesce(func.sum(_one_if(FollowUp.nps >= 9)), 0),
+            func.coalesce(func.sum(_one_if(FollowUp.nps <= 6)), 0),
+            # a follow-up done with "not solved" is the one moment the workflow reopens a case
+            func.coalesce(func.sum(_one_if(FollowUp.solved == false())), 0),
+        )
+        .where(_DONE, FollowUp.done_at >= start, FollowUp.done_at < end, *by(FollowUp.created_by_id))
+        .group_by(FollowUp.csat)
+    )
+    # Every associate's entries are found through the (associate_id, effective_at) index, one range each: a range
+    # on effective_at alone would read the whole ledger's index.
+    spent = (
+        select(GoodwillEntry.associate_id, func.sum(GoodwillEntry.amount))
+        .where(
+            GoodwillEntry.associate_id.in_(select(Associate.id)),
+            GoodwillEntry.kind.in_(("gesture", "reversal")),
+            GoodwillEntry.effective_at >= start,
+            GoodwillEntry.effective_at < end,
+            *by(GoodwillEntry.recorded_by_id),
+        )
+        .group_by(GoodwillEntry.associate_id)
+    )
+    approvals = (
+        select(GoodwillRequest.status, func.count())
+        .where(
+            GoodwillRequest.decided_at >= start, GoodwillRequest.decided_at < end, *by(GoodwillRequest.decided_by_id)
+        )
+        .group_by(GoodwillRequest.status)
+    )
+    author = aliased(User)
+    stories = (
+        select(
+            Story.escalation_id, Story.kind, Story.text, Story.created_at, author.username, Customer.id, Customer.name
+        )
+        .join(Escalation, Escalation.id == Story.escalation_id)
+        .join(Customer, Customer.id == Escalation.customer_id)
+        .outerjoin(author, author.id == Story.author_id)
+        .where(Story.created_at >= start, Story.created_at < end, *by(Story.author_id))
+        .order_by(Story.created_at, Story.id)
+    )
+    claimer = aliased(User)
+    due = (
+        select(
+            FollowUp.id,
+            FollowUp.escalation_id,
+            FollowUp.due_at,
+            FollowUp.channel,
+            Customer.id,
+            Customer.name,
+            claimer.username,
+        )
+        .join(Escalation, Escalation.id == FollowUp.escalation_id)
+        .join(Customer, Customer.id == Escalation.customer_id)
+        .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
+        .where(
+            FollowUp.status == "scheduled",
+            FollowUp.due_at >= end,
+            FollowUp.due_at < next_end,
+            *by(FollowUp.created_by_id),
+        )
+        .order_by(FollowUp.due_at, FollowUp.id)
+    )
+    # The handover: only the columns it shows, and the inputs of the SLA clock for those still in the queue. Their
+    # times are read as the engine's own datetimes (naive UTC on SQLite, aware on PostgreSQL), without UTCDateTime's
+    # conversion of each value (see _handover).
+    shown = (
+        Escalation.id,
+        Escalation.external_ref,
+        Escalation.customer_id,
+        Customer.name,
+        Escalation.severity,
+        Escalation.status,
+        Escalation.summary,
+        claimer.username,
+        Escalation.hold_reason,
+        Escalation.workflow_step,
+    )
+    # The queue's ids first (from the (status, escalated_at) index alone), then their rows in id order: the table is
+    # read front to back instead of jumping about it in the index's order (a quarter faster on the 1M floor).
+    queue_ids = select(Escalation.id).where(Escalation.status.in_(QUEUE_STATUSES), Escalation.escalated_at < end, *mine)
+    open_now = (
+        select(
+            *shown,
+            type_coerce(Escalation.held_since, DateTime()),
+            type_coerce(Escalation.queued_at, DateTime()),
+            Escalation.claimed_at.is_(None),
+            Escalation.held_seconds,
+        )
+        .join(Customer, Customer.id == Escalation.customer_id)
+        .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
+        .where(Escalation.id.in_(queue_ids))
+    )
+    # Resolved or closed since: no SLA clock, so none of its inputs need reading.
+    open_then = (
+        select(*shown, Escalation.held_since.is_not(None))
+        .join(Customer, Customer.id == Escalation.customer_id)
+        .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
+        .where(
+            Escalation.resolved_at >= end,
+            Escalation.status.not_in(QUEUE_STATUSES),
+            Escalation.escalated_at < end,
+            *mine,
+        )
+    )
+
+    def per_bucket(column: Any) -> Any:
+        bucket = _floor_div(dialect, _seconds(dialect, column, start), size).label("bucket")
+        return select(bucket, func.count()).where(column >= start, column < end, *mine).group_by(bucket)
+
+    return _Statements(
+        received=received,
+        previous=previous,
+        claims=claims,
+        resolutions=resolutions,
+        answers=answers,
+        spent=spent,
+        approvals=approvals,
+        stories=stories,
+        due=due,
+        open_now=open_now,
+        open_then=open_then,
+        arrivals=per_bucket(Escalation.escalated_at),
+        resolved_per_bucket=per_bucket(Escalation.resolved_at),
+    )
+
+
+def _counted(counts: Mapping[str | None, int]) -> dict[str, int]:
+    """Counts by name without the unnamed, most first (then by name)."""
+    return dict(sorted(((str(k), n) for k, n in counts.items() if k is not None), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _risen(kind: str, current: Mapping[str, int], previous: Mapping[str, int]) -> list[Theme]:
+    risen = [Theme(kind, name, n, previous.get(name, 0)) for name, n in current.items()]
+    risen = [t for t in risen if t.rise > 0]
+    risen.sort(key=lambda t: (-t.rise, -t.count, t.name))
+    return risen[:THEMES_PER_KIND]
+
+
 # -- the service ----------------------------------------------------------------------------------------------------
 class SummaryService:
     """Builds end-of-shift summaries and the rows behind them. Read-only; safe to run off the GUI thread."""
@@ -514,43 +768,18 @@ class SummaryService:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    # -- SQL building blocks (dialect-aware, identical results on both engines) ----------------------------------
+    # -- SQL building blocks (for rows(); build() runs _statements) ------------------------------------------------
     def _seconds(self, later: Any, earlier: Any) -> ColumnElement[float]:
-        """``later - earlier`` in seconds (to the millisecond on SQLite)."""
-        if self.db.dialect == "sqlite":
-            # julianday() is a float of days: round away its binary noise (7 h must be 25200.0, not 25199.9999).
-            return func.round((func.julianday(later) - func.julianday(earlier)) * 86_400.0, 3)
-        return cast(extract("epoch", later - earlier), Float)
-
-    def _floor_div(self, seconds: ColumnElement[float], size: int) -> ColumnElement[int]:
-        if self.db.dialect == "sqlite":
-            return cast(seconds / size, Integer)  # non-negative here: truncation is the floor
-        return cast(func.floor(seconds / size), Integer)
+        return _seconds(self.db.dialect, later, earlier)
 
     def _time_to_claim(self) -> ColumnElement[float]:
-        """First claim - escalation, minus time on hold between the two."""
-        hold = aliased(HoldPeriod)
-        first = Escalation.first_claimed_at
-        hold_end = case((or_(hold.ended_at.is_(None), hold.ended_at > first), first), else_=hold.ended_at)
-        held = (
-            select(func.coalesce(func.sum(self._seconds(hold_end, hold.started_at)), 0.0))
-            .where(hold.escalation_id == Escalation.id, hold.started_at < first)
-            .correlate(Escalation)
-            .scalar_subquery()
-        )
-        return self._seconds(first, Escalation.escalated_at) - held
-
-    @staticmethod
-    def _targets(policy: SlaPolicy, which: str) -> ColumnElement[float]:
-        seconds = {sev.value: float(getattr(policy.for_severity(sev), which).total_seconds()) for sev in Severity}
-        return case(seconds, value=Escalation.severity, else_=0.0)
+        return _time_to_claim(self.db.dialect)
 
     def _claim_within(self, policy: SlaPolicy) -> ColumnElement[bool]:
-        return self._time_to_claim() <= self._targets(policy, "claim") + _SQL_TIME_RESOLUTION_S
+        return _claim_within(self.db.dialect, _policy_targets(policy))
 
     def _resolve_within(self, policy: SlaPolicy) -> ColumnElement[bool]:
-        elapsed = self._seconds(Escalation.resolved_at, Escalation.queued_at) - Escalation.held_seconds
-        return elapsed <= self._targets(policy, "resolve") + _SQL_TIME_RESOLUTION_S
+        return _resolve_within(self.db.dialect, _policy_targets(policy))
 
     # -- public API ----------------------------------------------------------------------------------------------
     def build(
@@ -568,6 +797,8 @@ class SummaryService:
         ``progress(fraction, text)`` is called as each part is done (from the calling thread). Follow-ups due are
         those scheduled in ``[end, end + next_shift)``. Raises ValidationError for naive times or ``end <= start``,
         NotFound for an unknown supervisor.
+
+        Everything is read in one transaction, so the parts agree with each other (one snapshot of the floor).
         """
         start, end = _aware(start, "from"), _aware(end, "to")
         if end <= start:
@@ -578,98 +809,121 @@ class SummaryService:
                 progress(fraction, text)
 
         step(0.0, "Reading the floor's SLA targets")
-        with _collection_paused():
-            with self.db.read() as session:
-                policy = load_policy(session)
-                sup_id = self._supervisor_id(session, supervisor)
-                mine: list[ColumnElement[bool]] = [] if sup_id is None else [Escalation.claimed_by_id == sup_id]
-                step(0.1, "Counting arrivals")
-                received_in = [Escalation.escalated_at >= start, Escalation.escalated_at < end, *mine]
-                received = self._count(session, received_in)
-                by_channel = self._group(session, Escalation.channel, received_in)
-                by_category = self._group(session, Escalation.category, received_in)
-                step(0.2, "Measuring claims")
-                claimed_in = [Escalation.first_claimed_at >= start, Escalation.first_claimed_at < end, *mine]
-                claimed, claim_ok = self._count_within(session, claimed_in, self._claim_within(policy))
-                claim_times = [
-                    float(v) for v in session.scalars(select(self._time_to_claim()).where(*claimed_in)) if v is not None
-                ]
-                step(0.35, "Measuring resolutions")
-                resolved_in = [Escalation.resolved_at >= start, Escalation.resolved_at < end, *mine]
-                row = session.execute(
-                    select(
-                        func.count(),
-                        func.coalesce(func.sum(case((self._resolve_within(policy), 1), else_=0)), 0),
-                        func.coalesce(func.sum(case((Escalation.reopen_count == 0, 1), else_=0)), 0),
-                    ).where(*resolved_in)
-                ).one()
-                resolved, resolve_ok, first_contact = int(row[0]), int(row[1]), int(row[2])
-                resolution_times = [
-                    float(v)
-                    for v in session.scalars(
-                        select(self._seconds(Escalation.resolved_at, Escalation.escalated_at)).where(*resolved_in)
-                    )
-                ]
-                step(0.5, "Reading follow-up answers")
-                answers = self._answers(session, start, end, sup_id)
-                step(0.7, "Adding up goodwill")
-                spent, spent_by = self._goodwill(session, start, end, sup_id)
-                granted, declined = self._approvals(session, start, end, sup_id)
-                step(0.75, "Finding recurring themes")
-                themes = self._themes(session, start, end, mine)
-                stories = self._stories(session, start, end, sup_id)
-                next_end = end + next_shift
-                due = self._follow_ups_due(session, end, next_end, sup_id)
-                step(0.8, "Listing what is still open")
-                # The handover is every case received before ``end`` and open at ``end``: what is carried over.
-                handover = self._handover(session, end, policy, mine)
-                step(0.85, "Counting arrivals and resolutions per hour")
-                bucket = flow_bucket_seconds(end - start)
-                flow = self._flow(session, start, end, bucket, mine)
-            step(0.9, "Reading goodwill budgets")
-            goodwill = GoodwillService(self.db)
-            currency = goodwill.floor_settings().currency
-            by_associate = self._by_associate(goodwill, end, spent_by)
-            csat_n, csat_good, nps_n, promoters, detractors, distribution = answers
-            mean_resolution = _round(sum(resolution_times) / len(resolution_times)) if resolution_times else None
-            summary = ShiftSummary(
-                start=start,
-                end=end,
-                supervisor=supervisor,
-                generated_at=now or utcnow(),
-                received=received,
-                claimed=claimed,
-                resolved=resolved,
-                reopened=self._reopened(start, end, sup_id),
-                open_carried_over=len(handover),
-                time_to_claim_median_s=_round(percentile(claim_times, 0.5)),
-                time_to_claim_p90_s=_round(percentile(claim_times, 0.9)),
-                resolution_time_median_s=_round(percentile(resolution_times, 0.5)),
-                resolution_time_mean_s=mean_resolution,
-                sla_claim_compliance=_ratio(claim_ok, claimed),
-                sla_resolve_compliance=_ratio(resolve_ok, resolved),
-                fcr=_ratio(first_contact, resolved),
-                csat=_ratio(csat_good, csat_n),
-                csat_n=csat_n,
-                nps=100.0 * (promoters - detractors) / nps_n if nps_n else None,
-                nps_n=nps_n,
-                goodwill_spent=spent,
-                currency=currency,
-                by_channel=by_channel,
-                by_category=by_category,
-                csat_distribution=distribution,
-                approvals_granted=granted,
-                approvals_declined=declined,
-                goodwill_by_associate=by_associate,
-                themes=themes,
-                stories=stories,
-                follow_ups_due=due,
-                next_shift_end=next_end,
-                handover=handover,
-                flow=flow,
-                flow_bucket_seconds=bucket,
+        bucket = flow_bucket_seconds(end - start)
+        next_end = end + next_shift
+        with _collection_paused(), self.db.read() as session:
+            policy = load_policy(session)
+            sup_id = self._supervisor_id(session, supervisor)
+            q = _statements(self.db.dialect, _policy_targets(policy), sup_id is not None)
+            params = {
+                "start": start,
+                "end": end,
+                "before": start - (end - start),
+                "next_end": next_end,
+                "size": bucket,
+                "sup": sup_id,
+            }
+            connection = session.connection()  # Core rows: none of the ORM's per-row bookkeeping
+
+            def run(statement: Any) -> Sequence[Any]:
+                return connection.execute(statement, params).all()
+
+            step(0.1, "Counting arrivals")
+            channels: dict[str | None, int] = defaultdict(int)
+            categories: dict[str | None, int] = defaultdict(int)
+            products: dict[str | None, int] = defaultdict(int)
+            received = 0
+            for channel, category, product, n in run(q.received):
+                received += n
+                channels[channel] += n
+                categories[category] += n
+                products[product] += n
+            by_channel, by_category = _counted(channels), _counted(categories)
+            step(0.2, "Measuring claims")
+            claims = run(q.claims)
+            claimed, claim_ok = len(claims), sum(ok for _t, ok in claims)
+            claim_times = [float(t) for t, _ok in claims if t is not None]
+            step(0.35, "Measuring resolutions")
+            resolutions = run(q.resolutions)
+            resolved = len(resolutions)
+            resolve_ok = sum(ok for _t, ok, _first in resolutions)
+            first_contact = sum(first for _t, _ok, first in resolutions)
+            resolution_times = [float(t) for t, _ok, _first in resolutions]
+            step(0.5, "Reading follow-up answers")
+            csat_n = csat_good = nps_n = promoters = detractors = reopened = 0
+            distribution = dict.fromkeys(range(1, 6), 0)
+            for score, n, nps, good, bad, unsolved in run(q.answers):
+                nps_n, promoters, detractors = nps_n + nps, promoters + good, detractors + bad
+                reopened += unsolved
+                if score is not None:
+                    distribution[int(score)] = n
+                    csat_n += n
+                    csat_good += n if score >= 4 else 0
+            step(0.7, "Adding up goodwill")
+            spent_by = {int(a): Decimal(str(total)).quantize(CENT) for a, total in run(q.spent)}
+            spent = sum(spent_by.values(), Decimal("0.00")).quantize(CENT)
+            decided = dict(run(q.approvals))
+            step(0.75, "Finding recurring themes")
+            before_categories: dict[str | None, int] = defaultdict(int)
+            before_products: dict[str | None, int] = defaultdict(int)
+            for category, product, n in run(q.previous):
+                before_categories[category] += n
+                before_products[product] += n
+            themes = (
+                *_risen("category", by_category, _counted(before_categories)),
+                *_risen("product", _counted(products), _counted(before_products)),
             )
-            step(1.0, "Done")
+            stories = tuple(StoryItem(*row) for row in run(q.stories))
+            due = tuple(FollowUpDue(*row) for row in run(q.due))
+            step(0.8, "Listing what is still open")
+            # The handover is every case received before ``end`` and open at ``end``: what is carried over.
+            handover = self._handover(connection, q, params, end, policy)
+            step(0.85, "Counting arrivals and resolutions per hour")
+            flow = self._flow(run(q.arrivals), run(q.resolved_per_bucket), start, end, bucket)
+            step(0.9, "Reading goodwill budgets")
+            # The range is [from, to): its budget period is the one holding its last moment, so a shift ending at
+            # 22:00 is judged against the 14:00-22:00 period, not the one starting as it ends.
+            floor_goodwill, statuses = budget_statuses(session, end - timedelta(microseconds=1), also=set(spent_by))
+            by_associate = self._by_associate(statuses, spent_by)
+        mean_resolution = _round(sum(resolution_times) / len(resolution_times)) if resolution_times else None
+        summary = ShiftSummary(
+            start=start,
+            end=end,
+            supervisor=supervisor,
+            generated_at=now or utcnow(),
+            received=received,
+            claimed=claimed,
+            resolved=resolved,
+            reopened=reopened,
+            open_carried_over=len(handover),
+            time_to_claim_median_s=_round(percentile(claim_times, 0.5)),
+            time_to_claim_p90_s=_round(percentile(claim_times, 0.9)),
+            resolution_time_median_s=_round(percentile(resolution_times, 0.5)),
+            resolution_time_mean_s=mean_resolution,
+            sla_claim_compliance=_ratio(claim_ok, claimed),
+            sla_resolve_compliance=_ratio(resolve_ok, resolved),
+            fcr=_ratio(first_contact, resolved),
+            csat=_ratio(csat_good, csat_n),
+            csat_n=csat_n,
+            nps=100.0 * (promoters - detractors) / nps_n if nps_n else None,
+            nps_n=nps_n,
+            goodwill_spent=spent,
+            currency=floor_goodwill.currency,
+            by_channel=by_channel,
+            by_category=by_category,
+            csat_distribution=distribution,
+            approvals_granted=int(decided.get("approved", 0)),
+            approvals_declined=int(decided.get("declined", 0)),
+            goodwill_by_associate=by_associate,
+            themes=themes,
+            stories=stories,
+            follow_ups_due=due,
+            next_shift_end=next_end,
+            handover=handover,
+            flow=flow,
+            flow_bucket_seconds=bucket,
+        )
+        step(1.0, "Done")
         return summary
 
     def rows(self, start: datetime, end: datetime, *, supervisor: str | None = None) -> list[EscalationRow]:
@@ -765,115 +1019,15 @@ class SummaryService:
         return int(user_id)
 
     @staticmethod
-    def _count(session: Session, where: Sequence[ColumnElement[bool]]) -> int:
-        return int(session.scalar(select(func.count()).select_from(Escalation).where(*where)) or 0)
-
-    @staticmethod
-    def _count_within(
-        session: Session, where: Sequence[ColumnElement[bool]], within: ColumnElement[bool]
-    ) -> tuple[int, int]:
-        row = session.execute(
-            select(func.count(), func.coalesce(func.sum(case((within, 1), else_=0)), 0)).where(*where)
-        ).one()
-        return int(row[0]), int(row[1])
-
-    @staticmethod
-    def _group(session: Session, column: Any, where: Sequence[ColumnElement[bool]]) -> dict[str, int]:
-        rows = session.execute(select(column, func.count()).where(*where).group_by(column))
-        counted = [(str(name), int(n)) for name, n in rows if name is not None]
-        return dict(sorted(counted, key=lambda item: (-item[1], item[0])))
-
-    @staticmethod
-    def _answers(
-        session: Session, start: datetime, end: datetime, sup_id: int | None
-    ) -> tuple[int, int, int, int, int, dict[int, int]]:
-        where: list[ColumnElement[bool]] = [
-            _DONE,
-            FollowUp.done_at >= start,
-            FollowUp.done_at < end,
-        ]
-        if sup_id is not None:
-            where.append(FollowUp.created_by_id == sup_id)
-        row = session.execute(
-            select(
-                func.count(FollowUp.csat),
-                func.coalesce(func.sum(case((FollowUp.csat >= 4, 1), else_=0)), 0),
-                func.count(FollowUp.nps),
-                func.coalesce(func.sum(case((FollowUp.nps >= 9, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((FollowUp.nps <= 6, 1), else_=0)), 0),
-            ).where(*where)
-        ).one()
-        distribution = dict.fromkeys(range(1, 6), 0)
-        for score, n in session.execute(
-            select(FollowUp.csat, func.count()).where(*where, FollowUp.csat.is_not(None)).group_by(FollowUp.csat)
-        ):
-            if score is not None:
-                distribution[int(score)] = int(n)
-        return int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]), distribution
-
-    def _reopened(self, start: datetime, end: datetime, sup_id: int | None) -> int:
-        where: list[ColumnElement[bool]] = [
-            _DONE,
-            FollowUp.solved == false(),
-            FollowUp.done_at >= start,
-            FollowUp.done_at < end,
-        ]
-        if sup_id is not None:
-            where.append(FollowUp.created_by_id == sup_id)
-        with self.db.read() as session:
-            return int(session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0)
-
-    @staticmethod
-    def _goodwill(
-        session: Session, start: datetime, end: datetime, sup_id: int | None
-    ) -> tuple[Decimal, dict[int, Decimal]]:
-        where: list[ColumnElement[bool]] = [
-            GoodwillEntry.kind.in_(("gesture", "reversal")),
-            GoodwillEntry.effective_at >= start,
-            GoodwillEntry.effective_at < end,
-        ]
-        if sup_id is not None:
-            where.append(GoodwillEntry.recorded_by_id == sup_id)
-        by: dict[int, Decimal] = {}
-        for associate_id, total in session.execute(
-            select(GoodwillEntry.associate_id, func.sum(GoodwillEntry.amount))
-            .where(*where)
-            .group_by(GoodwillEntry.associate_id)
-        ):
-            by[int(associate_id)] = Decimal(str(total)).quantize(CENT)
-        return sum(by.values(), Decimal("0.00")).quantize(CENT), by
-
-    @staticmethod
-    def _approvals(session: Session, start: datetime, end: datetime, sup_id: int | None) -> tuple[int, int]:
-        where: list[ColumnElement[bool]] = [GoodwillRequest.decided_at >= start, GoodwillRequest.decided_at < end]
-        if sup_id is not None:
-            where.append(GoodwillRequest.decided_by_id == sup_id)
-        counts = dict(
-            session.execute(
-                select(GoodwillRequest.status, func.count()).where(*where).group_by(GoodwillRequest.status)
-            ).all()
-        )
-        return int(counts.get("approved", 0)), int(counts.get("declined", 0))
-
-    @staticmethod
-    def _by_associate(
-        goodwill: GoodwillService, end: datetime, spent: dict[int, Decimal]
-    ) -> tuple[AssociateGoodwill, ...]:
-        # The range is [from, to): its budget period is the one holding its last moment, so a shift ending at
-        # 22:00 is judged against the 14:00-22:00 period, not the one starting as it ends.
-        last = end - timedelta(microseconds=1)
-        statuses = {s.associate_id: s for s in goodwill.budgets(at=last)}
+    def _by_associate(statuses: Sequence[BudgetStatus], spent: Mapping[int, Decimal]) -> tuple[AssociateGoodwill, ...]:
         out = []
-        for associate_id in set(statuses) | set(spent):
-            status = statuses.get(associate_id)
-            if status is None:  # an inactive associate who still gave something in the range
-                status = goodwill.budgets(associate=associate_id, at=last)[0]
-            in_range = spent.get(associate_id, Decimal("0.00"))
+        for status in statuses:
+            in_range = spent.get(status.associate_id, Decimal("0.00"))
             if in_range == 0 and status.spent == 0:
                 continue  # nothing to show for someone who gave nothing this period
             out.append(
                 AssociateGoodwill(
-                    associate_id=associate_id,
+                    associate_id=status.associate_id,
                     associate=status.associate,
                     spent_in_range=in_range,
                     period=status.period.value,
@@ -884,177 +1038,71 @@ class SummaryService:
             )
         return tuple(sorted(out, key=lambda g: (-g.spent_in_range, -g.period_spent, g.associate.lower())))
 
-    def _themes(
-        self, session: Session, start: datetime, end: datetime, mine: Sequence[ColumnElement[bool]]
-    ) -> tuple[Theme, ...]:
-        before = start - (end - start)
-        now_in = [Escalation.escalated_at >= start, Escalation.escalated_at < end, *mine]
-        then_in = [Escalation.escalated_at >= before, Escalation.escalated_at < start, *mine]
-        themes: list[Theme] = []
-        for kind, column in (("category", Escalation.category), ("product", Escalation.product)):
-            current = self._group(session, column, now_in)
-            previous = self._group(session, column, then_in)
-            risen = [Theme(kind, name, n, previous.get(name, 0)) for name, n in current.items()]
-            risen = [t for t in risen if t.rise > 0]
-            risen.sort(key=lambda t: (-t.rise, -t.count, t.name))
-            themes.extend(risen[:THEMES_PER_KIND])
-        return tuple(themes)
-
-    @staticmethod
-    def _stories(session: Session, start: datetime, end: datetime, sup_id: int | None) -> tuple[StoryItem, ...]:
-        author = aliased(User)
-        query = (
-            select(Story, author.username, Customer.id, Customer.name)
-            .join(Escalation, Escalation.id == Story.escalation_id)
-            .join(Customer, Customer.id == Escalation.customer_id)
-            .outerjoin(author, author.id == Story.author_id)
-            .where(Story.created_at >= start, Story.created_at < end)
-            .order_by(Story.created_at, Story.id)
-        )
-        if sup_id is not None:
-            query = query.where(Story.author_id == sup_id)
-        return tuple(
-            StoryItem(s.escalation_id, s.kind, s.text, s.created_at, who, cid, cname)
-            for s, who, cid, cname in session.execute(query)
-        )
-
-    @staticmethod
-    def _follow_ups_due(
-        session: Session, start: datetime, end: datetime, sup_id: int | None
-    ) -> tuple[FollowUpDue, ...]:
-        claimer = aliased(User)
-        query = (
-            select(
-                FollowUp.id,
-                FollowUp.escalation_id,
-                FollowUp.due_at,
-                FollowUp.channel,
-                Customer.id,
-                Customer.name,
-                claimer.username,
-            )
-            .join(Escalation, Escalation.id == FollowUp.escalation_id)
-            .join(Customer, Customer.id == Escalation.customer_id)
-            .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
-            .where(FollowUp.status == "scheduled", FollowUp.due_at >= start, FollowUp.due_at < end)
-            .order_by(FollowUp.due_at, FollowUp.id)
-        )
-        if sup_id is not None:
-            query = query.where(FollowUp.created_by_id == sup_id)
-        out = []
-        for fid, eid, due_at, channel, cid, cname, holder in session.connection().execute(query):
-            assert due_at is not None  # it is in the range
-            out.append(FollowUpDue(fid, eid, due_at, channel, cid, cname, holder))
-        return tuple(out)
-
     @staticmethod
     def _handover(
-        session: Session, end: datetime, policy: SlaPolicy, mine: Sequence[ColumnElement[bool]]
+        connection: Connection, q: _Statements, params: Mapping[str, Any], end: datetime, policy: SlaPolicy
     ) -> tuple[HandoverItem, ...]:
-        # Only the columns the handover shows, as plain tuples (no ORM objects), and the SLA clock of each case
-        # worked out as console.sla.clock does, with the targets looked up once per severity.
-        claimer = aliased(User)
-        columns = (
-            Escalation.id,
-            Escalation.external_ref,
-            Escalation.customer_id,
-            Customer.name,
-            Escalation.severity,
-            Escalation.status,
-            Escalation.summary,
-            claimer.username,
-            Escalation.held_since.is_not(None),
-            Escalation.hold_reason,
-            Escalation.workflow_step,
-        )
-        joined = (
-            select(
-                *columns,
-                Escalation.queued_at,
-                Escalation.claimed_at.is_(None),
-                Escalation.held_since,
-                Escalation.held_seconds,
-            )
-            .join(Customer, Customer.id == Escalation.customer_id)
-            .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
-        )
-        open_now = joined.where(Escalation.status.in_(QUEUE_STATUSES), Escalation.escalated_at < end, *mine)
-        # Resolved or closed since: no SLA clock, so none of its inputs need reading.
-        open_then = (
-            select(*columns)
-            .join(Customer, Customer.id == Escalation.customer_id)
-            .outerjoin(claimer, claimer.id == Escalation.claimed_by_id)
-            .where(
-                Escalation.resolved_at >= end,
-                Escalation.status.not_in(QUEUE_STATUSES),
-                Escalation.escalated_at < end,
-                *mine,
-            )
-        )
-        spans = {sev.value: (policy.for_severity(sev).claim, policy.for_severity(sev).resolve) for sev in Severity}
+        # The SLA clock of each case worked out as console.sla.clock does, with the targets looked up once per
+        # severity, in the engine's own datetimes (naive UTC on SQLite); the due time kept is ``end`` plus its
+        # distance from ``end``: exact, aware UTC on both engines, five times cheaper than replace(tzinfo=UTC).
+        local_end = end.replace(tzinfo=None) if connection.dialect.name == "sqlite" else end
+        targets = {sev.value: policy.for_severity(sev) for sev in Severity}
+        claim_in = {sev: t.claim for sev, t in targets.items()}
+        resolve_in = {sev: t.resolve for sev, t in targets.items()}
         ranks = {sev.value: sev.rank for sev in Severity}
         actions: dict[tuple[str, bool, str | None, str | None], str] = {}
-
-        def action(status: str, on_hold: bool, reason: str | None, step: str | None) -> str:
-            key = (status, bool(on_hold), reason, step)
-            found = actions.get(key)
-            if found is None:
-                found = actions[key] = next_action(status, bool(on_hold), reason, step)
-            return found
-
-        keyed: list[tuple[tuple[bool, datetime, int, int], HandoverItem]] = []
-        far = datetime.max.replace(tzinfo=UTC)
-        connection = session.connection()  # Core rows: the ORM's per-row bookkeeping is most of the cost here
+        new, set_attr, seconds = _new, object.__setattr__, timedelta
+        keyed: list[tuple[datetime, int, int, HandoverItem]] = []
+        append = keyed.append
         for (
-            eid,
-            ref,
-            cid,
-            cname,
-            sev,
-            status,
-            text,
-            holder,
-            on_hold,
-            reason,
-            step,
-            queued,
-            unclaimed,
-            since,
-            held,
-        ) in connection.execute(open_now):
+            eid, ref, cid, cname, sev, status, text, holder, reason, step, since, queued, unclaimed, held,
+        ) in connection.execute(q.open_now, params).all():  # fmt: skip
             # console.sla.clock: claim while unclaimed, then resolve; time on hold (a running hold up to ``end``)
             # pushes the due time back; overdue when it fell due before ``end``.
-            claim, resolve = spans[sev]
-            paused = timedelta(seconds=held)
-            if since is not None and end > since:
-                paused += end - since
-            due_at = queued + (claim if unclaimed else resolve) + paused
-            values: tuple[Any, ...] = (
-                eid, ref, cid, cname, sev, status, text, holder, bool(on_hold), reason, step,
-                action(status, on_hold, reason, step), "claim" if unclaimed else "resolve", due_at, due_at < end,
-            )  # fmt: skip
-            keyed.append(((False, due_at, ranks[sev], eid), _frozen(HandoverItem, _HANDOVER_FIELDS, values)))
-        for eid, ref, cid, cname, sev, status, text, holder, on_hold, reason, step in connection.execute(open_then):
-            values = (
-                eid, ref, cid, cname, sev, status, text, holder, bool(on_hold), reason, step,
-                action(status, on_hold, reason, step), None, None, False,
-            )  # fmt: skip
-            keyed.append(((True, far, ranks[sev], eid), _frozen(HandoverItem, _HANDOVER_FIELDS, values)))
-        keyed.sort(key=lambda pair: pair[0])
-        return tuple(item for _key, item in keyed)
+            due = queued + (claim_in[sev] if unclaimed else resolve_in[sev])
+            if held:
+                due += seconds(seconds=held)
+            on_hold = since is not None
+            if on_hold and local_end > since:
+                due += local_end - since
+            key = (status, on_hold, reason, step)
+            act = actions.get(key)
+            if act is None:
+                act = actions[key] = next_action(status, on_hold, reason, step)
+            item = new(HandoverItem)
+            set_attr(item, "__dict__", {
+                "escalation_id": eid, "ref": ref, "customer_id": cid, "customer_name": cname, "severity": sev,
+                "status": status, "summary": text, "claimed_by": holder, "on_hold": on_hold, "hold_reason": reason,
+                "workflow_step": step, "next_action": act, "due_target": "claim" if unclaimed else "resolve",
+                "due_at": end + (due - local_end), "overdue": due < local_end,
+            })  # fmt: skip
+            append((due, ranks[sev], eid, item))
+        keyed.sort()
+        done: list[tuple[int, int, HandoverItem]] = []
+        for eid, ref, cid, cname, sev, status, text, holder, reason, step, paused in connection.execute(
+            q.open_then, params
+        ):
+            on_hold = bool(paused)
+            item = new(HandoverItem)
+            set_attr(item, "__dict__", {
+                "escalation_id": eid, "ref": ref, "customer_id": cid, "customer_name": cname, "severity": sev,
+                "status": status, "summary": text, "claimed_by": holder, "on_hold": on_hold, "hold_reason": reason,
+                "workflow_step": step, "next_action": next_action(status, on_hold, reason, step), "due_target": None,
+                "due_at": None, "overdue": False,
+            })  # fmt: skip
+            done.append((ranks[sev], eid, item))
+        done.sort()
+        # Heading for a target first, soonest due first; then those resolved or closed since; by severity, then id.
+        return tuple([row[3] for row in keyed] + [row[2] for row in done])
 
+    @staticmethod
     def _flow(
-        self, session: Session, start: datetime, end: datetime, size: int, mine: Sequence[ColumnElement[bool]]
+        arrived: Sequence[Any], resolved: Sequence[Any], start: datetime, end: datetime, size: int
     ) -> tuple[FlowBucket, ...]:
         count = max(1, math.ceil((end - start).total_seconds() / size))
         arrivals = [0] * count
         resolutions = [0] * count
-        origin = literal(start, UTCDateTime())
-        for column, target in ((Escalation.escalated_at, arrivals), (Escalation.resolved_at, resolutions)):
-            bucket = self._floor_div(self._seconds(column, origin), size).label("bucket")
-            rows = session.execute(
-                select(bucket, func.count()).where(column >= start, column < end, *mine).group_by(bucket)
-            )
+        for rows, target in ((arrived, arrivals), (resolved, resolutions)):
             for index, n in rows:
                 target[min(max(int(index), 0), count - 1)] += int(n)
         return tuple(FlowBucket(start + timedelta(seconds=i * size), arrivals[i], resolutions[i]) for i in range(count))

@@ -3,6 +3,8 @@
 Every measure of the summary is here, computed the way the service defines it (README, "What each measure
 counts"), with the rows the service fetches (claim and resolution durations for the percentiles, the handover's open
 cases, stories, follow-ups due, the goodwill budgets' period figures); nothing is built into objects beyond tuples.
+It reads the floor the way the product does (the same passes over each range, the same indexes), so the ratio
+between the two is what the product's layers cost, not a difference of query plans.
 """
 
 from __future__ import annotations
@@ -61,61 +63,66 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
     p = {"s": s, "e": e}
     out: dict[str, Any] = {}
 
-    def one(sql: str, params: dict[str, Any] | None = None) -> Any:
-        return conn.execute(sql, params or p).fetchone()
+    def counted(pairs: list[tuple[Any, int]]) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for k, n in pairs:
+            if k is not None:
+                totals[str(k)] = totals.get(str(k), 0) + n
+        return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def grouped(column: str, where: str, params: dict[str, Any] | None = None) -> dict[str, int]:
-        rows = conn.execute(
-            f"SELECT {column}, count(*) FROM escalations e WHERE {where} GROUP BY {column}", params or p
-        )
-        return dict(sorted(((str(k), n) for k, n in rows if k is not None), key=lambda kv: (-kv[1], kv[0])))
-
-    out["received"] = one(f"SELECT count(*) FROM escalations e WHERE {received_in}")[0]
-    out["by_channel"] = grouped("e.channel", received_in)
-    out["by_category"] = grouped("e.category", received_in)
+    # One pass over the range's arrivals for the count, the breakdowns and the themes' current counts (and one over
+    # the previous range): what the product does.
+    now_rows = conn.execute(
+        f"SELECT e.channel, e.category, e.product, count(*) FROM escalations e WHERE {received_in} "
+        "GROUP BY e.channel, e.category, e.product",
+        p,
+    ).fetchall()
+    out["received"] = sum(r[3] for r in now_rows)
+    out["by_channel"] = counted([(r[0], r[3]) for r in now_rows])
+    out["by_category"] = counted([(r[1], r[3]) for r in now_rows])
     claimed_in = "e.first_claimed_at >= :s AND e.first_claimed_at < :e"
-    claimed, claim_ok = one(
-        f"SELECT count(*), coalesce(sum(CASE WHEN {ttc} <= {claim_target} + {TOLERANCE_S} THEN 1 ELSE 0 END), 0) "
-        f"FROM escalations e WHERE {claimed_in}"
-    )
-    claim_times = [
-        v for (v,) in conn.execute(f"SELECT {ttc} FROM escalations e WHERE {claimed_in}", p) if v is not None
-    ]
+    claims = conn.execute(
+        f"SELECT {ttc}, CASE WHEN {ttc} <= {claim_target} + {TOLERANCE_S} THEN 1 ELSE 0 END "
+        f"FROM escalations e WHERE {claimed_in}",
+        p,
+    ).fetchall()
+    claimed, claim_ok = len(claims), sum(r[1] for r in claims)
+    claim_times = [r[0] for r in claims if r[0] is not None]
     resolved_in = "e.resolved_at >= :s AND e.resolved_at < :e"
-    resolved, resolve_ok, first_contact = one(
-        f"SELECT count(*), "
-        f"coalesce(sum(CASE WHEN {resolve_elapsed} <= {resolve_target} + {TOLERANCE_S} THEN 1 ELSE 0 END), 0), "
-        f"coalesce(sum(CASE WHEN e.reopen_count = 0 THEN 1 ELSE 0 END), 0) FROM escalations e WHERE {resolved_in}"
+    resolutions = conn.execute(
+        f"SELECT {_seconds('e.resolved_at', 'e.escalated_at')}, "
+        f"CASE WHEN {resolve_elapsed} <= {resolve_target} + {TOLERANCE_S} THEN 1 ELSE 0 END, "
+        f"CASE WHEN e.reopen_count = 0 THEN 1 ELSE 0 END FROM escalations e WHERE {resolved_in}",
+        p,
+    ).fetchall()
+    resolved, resolve_ok, first_contact = (
+        len(resolutions),
+        sum(r[1] for r in resolutions),
+        sum(r[2] for r in resolutions),
     )
-    resolution_times = [
-        v
-        for (v,) in conn.execute(
-            f"SELECT {_seconds('e.resolved_at', 'e.escalated_at')} FROM escalations e WHERE {resolved_in}", p
-        )
-    ]
-    open_now = one(f"SELECT count(*) FROM escalations e WHERE e.status IN {QUEUE} AND e.escalated_at < :e")[0]
-    open_then = one(
-        f"SELECT count(*) FROM escalations e WHERE e.resolved_at >= :e AND e.status NOT IN {QUEUE} "
-        "AND e.escalated_at < :e"
-    )[0]
+    resolution_times = [r[0] for r in resolutions]
     # "+f.status": SQLite's way to keep the (status, due_at) index out of it, so done_at's index serves the range
     # (what the product's query does with status || ''); without it every done follow-up in history is read.
     done_in = "+f.status = 'done' AND f.done_at >= :s AND f.done_at < :e"
-    csat_n, csat_good, nps_n, promoters, detractors = one(
-        "SELECT count(f.csat), coalesce(sum(CASE WHEN f.csat >= 4 THEN 1 ELSE 0 END), 0), count(f.nps), "
-        "coalesce(sum(CASE WHEN f.nps >= 9 THEN 1 ELSE 0 END), 0), "
-        f"coalesce(sum(CASE WHEN f.nps <= 6 THEN 1 ELSE 0 END), 0) FROM follow_ups f WHERE {done_in}"
-    )
-    distribution = dict.fromkeys(range(1, 6), 0) | dict(
-        conn.execute(
-            f"SELECT f.csat, count(*) FROM follow_ups f WHERE {done_in} AND f.csat IS NOT NULL GROUP BY f.csat", p
-        ).fetchall()
-    )
-    reopened = one(f"SELECT count(*) FROM follow_ups f WHERE {done_in} AND f.solved = 0")[0]
+    # The answers of the range's done follow-ups, per CSAT score (the distribution, and the sums of the rest).
+    answers = conn.execute(
+        "SELECT f.csat, count(*), count(f.nps), coalesce(sum(CASE WHEN f.nps >= 9 THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN f.nps <= 6 THEN 1 ELSE 0 END), 0), "
+        f"coalesce(sum(CASE WHEN f.solved = 0 THEN 1 ELSE 0 END), 0) FROM follow_ups f WHERE {done_in} GROUP BY f.csat",
+        p,
+    ).fetchall()
+    csat_n = sum(r[1] for r in answers if r[0] is not None)
+    csat_good = sum(r[1] for r in answers if r[0] is not None and r[0] >= 4)
+    nps_n, promoters, detractors = (sum(r[i] for r in answers) for i in (2, 3, 4))
+    distribution = dict.fromkeys(range(1, 6), 0) | {r[0]: r[1] for r in answers if r[0] is not None}
+    reopened = sum(r[5] for r in answers)
+    # Each associate's entries through the (associate_id, effective_at) index, as the product reads them (a range on
+    # effective_at alone reads the whole ledger's index).
+    per_associate = "associate_id IN (SELECT id FROM associates)"
     spent_by = dict(
         conn.execute(
-            "SELECT associate_id, sum(amount) FROM goodwill_entries WHERE kind IN ('gesture', 'reversal') "
-            "AND effective_at >= :s AND effective_at < :e GROUP BY associate_id",
+            f"SELECT associate_id, sum(amount) FROM goodwill_entries WHERE {per_associate} "
+            "AND kind IN ('gesture', 'reversal') AND effective_at >= :s AND effective_at < :e GROUP BY associate_id",
             p,
         ).fetchall()
     )
@@ -126,9 +133,13 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
         ).fetchall()
     )
     before = {"s": _t(start - (end - start)), "e": s}
+    then_rows = conn.execute(
+        f"SELECT e.category, e.product, count(*) FROM escalations e WHERE {received_in} GROUP BY e.category, e.product",
+        before,
+    ).fetchall()
     themes = {
-        kind: (grouped(f"e.{kind}", received_in), grouped(f"e.{kind}", received_in, before))
-        for kind in ("category", "product")
+        "category": (out["by_category"], counted([(r[0], r[2]) for r in then_rows])),
+        "product": (counted([(r[2], r[3]) for r in now_rows]), counted([(r[1], r[2]) for r in then_rows])),
     }
     stories = conn.execute(
         "SELECT st.escalation_id, st.kind, st.text, st.created_at, u.username, c.id, c.name FROM stories st "
@@ -157,8 +168,11 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
     handover_from = (
         "FROM escalations e JOIN customers c ON c.id = e.customer_id LEFT JOIN users u ON u.id = e.claimed_by_id"
     )
+    # The queue's ids from the (status, escalated_at) index, then their rows in id order (as the product reads them).
     handover = conn.execute(
-        f"SELECT {handover_cols} {handover_from} WHERE e.status IN {QUEUE} AND e.escalated_at < :e", p
+        f"SELECT {handover_cols} {handover_from} "
+        f"WHERE e.id IN (SELECT id FROM escalations WHERE status IN {QUEUE} AND escalated_at < :e)",
+        p,
     ).fetchall()
     handover += conn.execute(
         f"SELECT {handover_cols} {handover_from} WHERE e.resolved_at >= :e AND e.status NOT IN {QUEUE} "
@@ -180,8 +194,8 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
     )
     period = {"s": _t(monday), "e": _t(monday + timedelta(days=7))}
     period_spent = conn.execute(
-        "SELECT associate_id, kind = 'adjustment', sum(amount) FROM goodwill_entries "
-        "WHERE effective_at >= :s AND effective_at < :e GROUP BY associate_id, kind = 'adjustment'",
+        f"SELECT associate_id, kind = 'adjustment', sum(amount) FROM goodwill_entries WHERE {per_associate} "
+        "AND effective_at >= :s AND effective_at < :e GROUP BY associate_id, kind = 'adjustment'",
         period,
     ).fetchall()
     pending = conn.execute(
@@ -201,7 +215,7 @@ def raw_summary(conn: sqlite3.Connection, start: datetime, end: datetime) -> dic
         "resolve_ok": resolve_ok,
         "fcr_n": first_contact,
         "resolution_time_median_s": _percentile(resolution_times, 0.5),
-        "open_carried_over": open_now + open_then,
+        "open_carried_over": len(handover),  # every case open at the end, as the product counts it
         "csat_n": csat_n,
         "csat_good": csat_good,
         "nps_n": nps_n,
