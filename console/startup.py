@@ -5,6 +5,7 @@ of the queue): the cyclic collector would traverse them again and again for noth
 a start on a full floor. ``pause()`` (main.py, before the window's modules are imported) turns it off;
 ``resume()`` (once the queue is on screen, or when the start stops short of it) moves everything alive then into
 the permanent generation, where later collections do not look (``gc.freeze``), and turns the collector back on.
+``settle()`` is what every main window calls once its queue's first load is on screen: resume, or just freeze.
 Objects are still freed by reference counting meanwhile; only cycles wait for the collector.
 """
 
@@ -35,6 +36,18 @@ def resume() -> None:
         _state.paused = False
         gc.freeze()
         gc.enable()
+
+
+def settle() -> None:
+    """The console is up (its queue's first load is on screen): what is alive now lives as long as the window, so
+    move it into the permanent generation, whether or not ``pause()`` held collections back (a window built by a
+    test or a benchmark, not by main). Later collections, wherever they are triggered (on the GUI thread or on a
+    worker, holding the interpreter lock either way), walk only what was made since, not the queue's 10,000 rows
+    and every module. Cyclic garbage made before this stays (the start's, once)."""
+    if _state.paused:
+        resume()
+    else:
+        gc.freeze()
 
 
 def paused() -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QTableView
 from pytestqt.qtbot import QtBot
@@ -61,6 +61,11 @@ def _texts(table: QTableView) -> list[list[str]]:
     return [[str(model.data(model.index(r, c))) for c in range(model.columnCount())] for r in range(model.rowCount())]
 
 
+def _wait_shown(qtbot: QtBot, view: SummaryView, window: MainWindow) -> None:
+    """Until the summary being built is shown in full (its pages are filled in a turn of the event loop each)."""
+    qtbot.waitUntil(lambda: view.summary is not None and not view.filling and not window.runner.busy, timeout=20_000)
+
+
 def _build(qtbot: QtBot, view: SummaryView, start: datetime, end: datetime, supervisor: str | None = None) -> None:
     view.set_range("custom", start, end)
     view.set_supervisor(supervisor)
@@ -75,9 +80,7 @@ def test_the_view_shows_the_numbers_of_the_summary_and_of_the_json_export(
     window = open_window("sam")
     view = window.show_summary_view()
     assert view.objectName() == "shiftSummaryView"
-    qtbot.waitUntil(
-        lambda: view.summary is not None and not window.runner.busy, timeout=20_000
-    )  # the default range, built on opening
+    _wait_shown(qtbot, view, window)  # the default range, built on opening
     progress: list[int] = []
     view.progress.valueChanged.connect(progress.append)
     _build(qtbot, view, T0, END)
@@ -118,7 +121,7 @@ def test_no_answers_show_na_never_zero(qtbot: QtBot, db: Database, open_window: 
     build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
+    _wait_shown(qtbot, view, window)
     _build(qtbot, view, datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, 8, tzinfo=UTC))
     shown = dict(_texts(view.kpi_table))
     assert shown["CSAT (share of 4-5)"] == "n/a (0 answers)"
@@ -136,24 +139,19 @@ def test_clicking_a_bar_lists_the_escalations_behind_it(
     floor = build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
+    _wait_shown(qtbot, view, window)
     _build(qtbot, view, T0, END)
-    from matplotlib.backend_bases import MouseButton, MouseEvent
-
     charts = view.charts
     assert charts is not None
     summary = view.summary
     assert summary is not None
     names = list(summary.by_category)[::-1]
     index = names.index("long_wait")
-    patch = charts.axes["category"].patches[index]
-    # A real click on the bar's centre, through matplotlib's event handling (pick_event).
-    charts.canvas.draw()
-    x, y = charts.axes["category"].transData.transform(
-        (patch.get_x() + patch.get_width() / 2, patch.get_y() + patch.get_height() / 2)  # type: ignore[attr-defined]
-    )
+    # A real click on the bar's centre (where the renderer says it is drawn).
+    bar = charts.bar_box("category", index)
+    centre = QPoint(round((bar.left + bar.right) / 2), round((bar.top + bar.bottom) / 2))
     with qtbot.waitSignal(view.drilled, timeout=10_000):
-        MouseEvent("button_press_event", charts.canvas, x, y, MouseButton.LEFT)._process()  # type: ignore[attr-defined]
+        qtbot.mouseClick(charts.canvas, Qt.MouseButton.LeftButton, pos=centre)
     # Long wait: B arrived before the range, H after it; only G was received in it.
     assert [view.drill_model.row_at(r).id for r in range(view.drill_model.rowCount())] == [floor.ids["G"]]
     assert view.drill_caption.text().startswith("Received, long wait: 1 escalation")
@@ -244,7 +242,7 @@ def test_every_control_of_the_summary_and_shift_dialogs_is_named_with_a_tooltip(
     build_floor(db)
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
+    _wait_shown(qtbot, view, window)
     _build(qtbot, view, T0, END)
     dialog = window.end_shift()
     for root in (view, dialog):
@@ -271,16 +269,16 @@ def test_the_window_charts_and_pdf_show_times_in_the_floor_zone(
     zone = ZoneInfo("America/New_York")
     window = open_window("sam")
     view = window.show_summary_view()
-    qtbot.waitUntil(lambda: view.summary is not None and not window.runner.busy, timeout=20_000)
+    _wait_shown(qtbot, view, window)
     assert "America/New_York" in view.zone_label.text()
     _build(qtbot, view, T0, END)
     assert view.summary is not None
     assert (view.summary.start, view.summary.end) == (T0, END)  # the range editors read floor wall-clock time
     assert view.heading.text().startswith("Mon 02 Mar 03:00 – Mon 02 Mar 11:00")  # 08:00-16:00 UTC
     assert view.charts is not None
-    labels = [t.get_text() for t in view.charts.axes["flow"].get_xticklabels()]
+    labels = view.charts.tick_labels("flow")
     assert labels[0] == "03:00"
-    assert "America/New_York" in view.charts.axes["flow"].get_xlabel()
+    assert "America/New_York" in view.charts.axis_label("flow")
     handover = view.summary.handover
     due = [r[6] for r in _texts(view.handover_table)]
     assert due == [

@@ -220,8 +220,8 @@ def run_gui(args: argparse.Namespace) -> int:
     else:  # built for an account that changed meanwhile (or not built): build it for the one signed in
         drop_prepared()
         window = _import_main_window()(database, actor, simulator=_simulator_for(args, database))
-    # Collections held back for the start (main.py) resume once the queue is on screen, or after a while anyway.
-    window.queue.loaded.connect(lambda _rows: startup.resume())
+    # Collections held back for the start (main.py) resume once the queue is on screen (MainWindow calls
+    # startup.settle()), or after a while anyway.
     QTimer.singleShot(START_GC_GRACE_MS, startup.resume)
     mark = os.environ.get(ENV_BENCH_MARK)
     if mark:

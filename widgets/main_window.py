@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console import startup
 from console.accounts import AccountService
 from console.actor import Actor
 from console.changes import prune_changes
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.feed.connectionLost.connect(self._connection_lost)  # before it starts: it may report at once
         self.feed.connectionRestored.connect(self._connection_restored)
         self.feed.start()
+        self._settled = False
+        self.queue.loaded.connect(self._settle)
         self.queue.load()
         # The panels beside and behind the queue are imported only now that its read is under way: a tenth of a
         # second of imports the read need not wait for.
@@ -159,6 +162,12 @@ class MainWindow(QMainWindow):
         self._start_shift()
         if self._simulator is not None:
             self._arrivals.start(int(self._simulator.next_delay_seconds() * 1000))
+
+    def _settle(self, _rows: int) -> None:
+        """The first load is on screen: what the start made lives on, out of the collector's way (console/startup)."""
+        if not self._settled:
+            self._settled = True
+            startup.settle()
 
     def discard(self) -> None:
         """Drop a window built before a sign-in that then failed: never shown, nothing saved, workers stopped."""

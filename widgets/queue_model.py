@@ -110,7 +110,7 @@ _STATE_AT_LEVEL = (ClockState.OK, ClockState.WARNING, ClockState.BREACHED)  # lo
 _PAUSED = ClockState.PAUSED
 _IN_QUEUE = frozenset(status for status in Status if status.in_queue)  # Status.in_queue without a call per item
 _FEW_MOVES = 8  # more urgency changes than this in one batch: one re-sort (a layout change) instead of row moves
-_FEW_INSERTS = 64  # more arrivals than this in one batch: appended, then one re-sort
+FEW_INSERTS = 64  # more arrivals than this in one batch: appended, then one re-sort
 
 
 def _us(moment: datetime) -> int:
@@ -339,7 +339,7 @@ class QueueModel(QAbstractTableModel):
             self.endRemoveRows()
             touched = True
 
-        if appended and self._ordered and len(appended) <= _FEW_INSERTS:
+        if appended and self._ordered and len(appended) <= FEW_INSERTS:
             self._insert_in_place([self._entry(item, None) for item in appended])
             touched = True
         elif appended:

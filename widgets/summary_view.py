@@ -1,22 +1,21 @@
 """The end-of-shift summary window: choose a range, build it off the GUI thread, read the numbers and charts, export.
 
 The summary is one ``ShiftSummary`` from ``SummaryService.build``; the tables, the charts and every export are made
-from that one value, so the screen and the files agree. matplotlib is imported only when the first charts are drawn
-(opening the console never loads it). Clicking a bar lists the escalations behind it, from
-``SummaryService.rows`` over the same range (read once per summary, off the GUI thread).
+from that one value, so the screen and the files agree. The charts are drawn by matplotlib in a child process
+(console/summary_charts.py) and only shown here: this process loads matplotlib only for a PDF. Clicking a bar lists
+the escalations behind it, from ``SummaryService.rows`` over the same range (read once per summary, off the GUI
+thread).
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QDateTime, QEvent, Qt, QTimer, QTimeZone, Signal, Slot
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -51,18 +51,13 @@ from console.summary import (
     SummaryService,
     Theme,
 )
+from console.summary_charts import CHART_SIZE, BarBox, ChartColors, ChartRenderer, RenderedCharts, chart_request
 from console.summary_export import kpi_rows, zone_name
 from db.engine import Database
 from db.types import utcnow
 from widgets.goodwill_panel import Column, RowsModel, _button, _table
 from widgets.message_bar import MessageBar
 from widgets.tasks import TaskRunner
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.backend_bases import PickEvent
-    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-    from matplotlib.figure import Figure
 
 RANGE_LAST_SHIFT = "shift"
 RANGE_LAST_HOURS = "hours"
@@ -160,12 +155,26 @@ def handover_sentence(h: HandoverItem, clock: FloorClock | None = None) -> str:
     )
 
 
+class HandoverModel(RowsModel[HandoverItem]):
+    """The handover's rows (thousands on a full floor): showing the very same rows again (the same summary, redrawn
+    in the floor's zone) changes nothing, so they are not compared again one by one."""
+
+    _shown: Sequence[HandoverItem] | None = None
+
+    def set_rows(self, rows: Sequence[HandoverItem]) -> None:
+        """Show these rows (see RowsModel.set_rows); nothing to do when they are the ones shown."""
+        if rows is self._shown:
+            return
+        self._shown = rows
+        super().set_rows(rows)
+
+
 def handover_table(
     name: str = "handoverTable", clock: FloorClock | None = None
 ) -> tuple[QTableView, RowsModel[HandoverItem]]:
     """The handover table (every open escalation with state, step, next action and due), for any window."""
     clock = clock or FloorClock()
-    model: RowsModel[HandoverItem] = RowsModel(
+    model: RowsModel[HandoverItem] = HandoverModel(
         handover_columns(clock), lambda h: h.escalation_id, lambda h: handover_sentence(h, clock)
     )
     table = _table(
@@ -196,192 +205,71 @@ def _drill_sentence(r: EscalationRow) -> str:
     return f"Case {r.id}, {r.customer_name}, {_label(r.category)} by {_label(r.channel)}, {r.status}"
 
 
-# --- the charts (matplotlib only in here, imported on first use, off the GUI thread) -------------------------
-@dataclass(frozen=True)
-class ChartColors:
-    """The palette colours the charts are drawn in (read on the GUI thread, used by the worker that draws)."""
+# --- the charts (drawn by matplotlib in a child process, console/summary_charts.py; only shown here) -------------
+def chart_colors(palette: QPalette) -> ChartColors:
+    """The colours of a Qt palette, so the charts read in light and dark themes."""
+    role = QPalette.ColorRole
+    return ChartColors(
+        palette.color(role.WindowText).name(),
+        palette.color(role.Mid).name(),
+        palette.color(role.Window).name(),
+        palette.color(role.Base).name(),
+    )
 
-    text: str
-    mid: str
-    window: str
-    base: str
 
-    @classmethod
-    def of(cls, palette: QPalette) -> ChartColors:
-        """The colours of a Qt palette, so the charts read in light and dark themes."""
-        role = QPalette.ColorRole
-        return cls(
-            palette.color(role.WindowText).name(),
-            palette.color(role.Mid).name(),
-            palette.color(role.Window).name(),
-            palette.color(role.Base).name(),
+class ChartCanvas(QWidget):
+    """Shows a rendering's pixels as they are (nothing is drawn here) and tells which bar a click was on."""
+
+    clicked = Signal(str, int)  # chart kind, bar index in data order
+    resized = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rendered: RenderedCharts | None = None
+        self._image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def show_rendered(self, rendered: RenderedCharts) -> None:
+        """Show these pixels (copied to the screen at the next paint)."""
+        image = QImage(
+            rendered.pixels, rendered.width, rendered.height, rendered.width * 4, QImage.Format.Format_RGBA8888
         )
+        image.setDevicePixelRatio(rendered.ratio)
+        self.rendered, self._image = rendered, image  # the image reads the rendering's bytes: both are kept
+        self.update()
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        try:
+            background = self.rendered.background if self.rendered is not None else "#ffffff"
+            painter.fillRect(event.rect(), QColor(background))
+            if self._image is not None:
+                painter.drawImage(0, 0, self._image)
+        finally:
+            painter.end()
 
-@dataclass(frozen=True)
-class RenderedCharts:
-    """The four charts drawn and rendered (Agg) off the GUI thread, ready to be shown by a SummaryCharts."""
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        bar = None
+        if self.rendered is not None and event.button() == Qt.MouseButton.LeftButton:
+            point = event.position()
+            bar = self.rendered.bar_at(point.x(), point.y())
+        if bar is None:
+            super().mousePressEvent(event)
+            return
+        event.accept()
+        self.clicked.emit(bar.kind, bar.index)
 
-    figure: Figure
-    renderer: Any  # matplotlib's RendererAgg holding the pixels
-    key: tuple[int, int, float]  # FigureCanvasAgg's (width, height, dpi) of that renderer
-    axes: dict[str, Axes]
-    bars: dict[int, tuple[str, int]]  # id(patch) -> (kind, index)
-    background: str  # the window colour, around the figure while a new size is being rendered
-
-
-BASE_DPI = 100.0  # matplotlib's default: a figure inch per 100 logical pixels
-CHART_SIZE = (800, 560)  # logical pixels, until the canvas has a size of its own
-
-
-def render_charts(
-    summary: ShiftSummary, zone: tzinfo | None, colors: ChartColors, size: tuple[int, int], ratio: float = 1.0
-) -> RenderedCharts:
-    """Draw and render the summary's four charts at ``size`` (logical pixels, ``ratio`` physical per logical).
-
-    Pure matplotlib with the Agg renderer, no widget: meant for a worker thread, so that neither importing
-    matplotlib (seconds, the first time) nor laying out and rasterising the charts stalls the GUI thread. It also
-    imports the Qt canvas' module, for SummaryCharts to wrap the result without importing anything itself.
-    """
-    with _collection_paused():
-        _load_matplotlib()
-        return _render(summary, zone, colors, size, ratio)
-
-
-def _render(
-    summary: ShiftSummary, zone: tzinfo | None, colors: ChartColors, size: tuple[int, int], ratio: float
-) -> RenderedCharts:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from console.summary_export import CHARTS, draw_chart
-
-    width, height = max(size[0], 50), max(size[1], 50)
-    figure = Figure(figsize=(width / BASE_DPI, height / BASE_DPI), dpi=BASE_DPI, layout="constrained")
-    grid = figure.subplots(2, 2)
-    axes: dict[str, Axes] = {}
-    bars: dict[int, tuple[str, int]] = {}
-    for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
-        draw_chart(kind, ax, summary, zone)
-        axes[kind] = ax
-        for index, patch in enumerate(ax.patches):
-            patch.set_picker(True)
-            bars[id(patch)] = (kind, index)
-    paint_charts(figure, colors)
-    agg = FigureCanvasAgg(figure)  # before the dpi change: the figure keeps the base dpi as its own
-    if ratio != 1.0:
-        figure.set_dpi(BASE_DPI * ratio)  # physical pixels, as the Qt canvas scales a figure on a HiDPI screen
-    agg.draw()  # type: ignore[no-untyped-call]
-    key = (int(figure.bbox.width), int(figure.bbox.height), float(figure.dpi))
-    return RenderedCharts(figure, agg.get_renderer(), key, axes, bars, colors.window)  # type: ignore[no-untyped-call]
-
-
-_LOADED = False
-
-
-def _load_matplotlib() -> None:
-    """Import matplotlib and the Qt canvas' module (off the GUI thread), then freeze the heap once.
-
-    Everything alive once matplotlib is loaded (modules, classes, the console's long-lived objects) stays alive
-    until the app quits, and a full garbage collection would otherwise walk it all again, every time: a few hundred
-    milliseconds holding the interpreter lock, which stalls the GUI thread whichever thread collects. Frozen objects
-    are left out of collections (gc.freeze); only what is made afterwards is collected as usual."""
-    global _LOADED  # noqa: PLW0603 (once per process)
-    if _LOADED:
-        return
-    import matplotlib.backends.backend_agg
-    import matplotlib.backends.backend_qtagg
-    import matplotlib.figure  # noqa: F401 (loaded here, for render_charts and SummaryCharts)
-
-    gc.freeze()
-    _LOADED = True
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """No automatic garbage collection while the charts are made (tens of thousands of objects, all kept)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def paint_charts(figure: Figure, colors: ChartColors) -> None:
-    """Figure, axes and text colours from the palette's colours."""
-    fg, mid, base = colors.text, colors.mid, colors.base
-    figure.set_facecolor(colors.window)
-    for ax in figure.axes:
-        ax.set_facecolor(base)
-        for loc in ("left", "center", "right"):  # the charts' titles are on the left
-            ax.set_title(ax.get_title(loc=loc), loc=loc, color=fg, fontsize=10)
-        ax.xaxis.label.set_color(fg)
-        ax.yaxis.label.set_color(fg)
-        ax.tick_params(colors=fg, which="both")
-        for spine in ax.spines.values():
-            spine.set_edgecolor(mid)
-        for collection in ax.collections:  # the goodwill chart's "in range" dots
-            collection.set_color(fg)
-        legend = ax.get_legend()
-        if legend is not None:
-            legend.get_frame().set_facecolor(base)
-            legend.get_frame().set_edgecolor(mid)
-            for text in legend.get_texts():
-                text.set_color(fg)
-            for handle in legend.legend_handles:
-                if handle is not None and handle.__class__.__name__ == "PathCollection":
-                    handle.set_color(fg)  # type: ignore[attr-defined]
-
-
-def _canvas_class() -> type[FigureCanvasQTAgg]:
-    """The charts' Qt canvas: shows a figure rendered elsewhere, and never draws on the GUI thread by itself."""
-    global _CANVAS  # noqa: PLW0603 (the class needs matplotlib, so it is made on first use)
-    if _CANVAS is not None:
-        return _CANVAS
-    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-
-    class ChartCanvas(FigureCanvasQTAgg):
-        """FigureCanvasQTAgg that paints the last rendering as it is and, when resized, asks ``on_resize`` for a
-        new one (rendered off the GUI thread) instead of redrawing the figure in the resize, as matplotlib does."""
-
-        on_resize: Callable[[], None] | None = None
-        background = "#ffffff"
-
-        def resizeEvent(self, event: QResizeEvent) -> None:
-            QWidget.resizeEvent(self, event)
-            if self.on_resize is not None:
-                self.on_resize()
-
-        def paintEvent(self, event: QPaintEvent) -> None:
-            painter = QPainter(self)
-            try:
-                painter.fillRect(event.rect(), QColor(self.background))
-                renderer = getattr(self, "renderer", None)
-                if renderer is None:
-                    return
-                pixels = memoryview(renderer.buffer_rgba())
-                height, width = pixels.shape[0], pixels.shape[1]  # type: ignore[index]
-                image = QImage(pixels, width, height, QImage.Format.Format_RGBA8888)
-                image.setDevicePixelRatio(self.device_pixel_ratio)
-                painter.drawImage(0, 0, image)
-            finally:
-                painter.end()
-
-    _CANVAS = ChartCanvas
-    return ChartCanvas
-
-
-_CANVAS: type[FigureCanvasQTAgg] | None = None
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class SummaryCharts(QWidget):
     """The four charts on one canvas, coloured from the palette; a click on a bar emits ``barClicked``.
 
-    The charts come rendered (``render_charts``, off the GUI thread); this widget only shows them. When its size
-    changes it emits ``wantsSize`` (once the resizing settles) for the owner to render them again at that size.
+    The charts come rendered (``ChartRenderer.render``, off the GUI thread and out of its process); this widget only
+    shows them. When its size changes it emits ``wantsSize`` (once the resizing settles) for the owner to render them
+    again at that size.
     """
 
     barClicked = Signal(str, int)  # chart kind, bar index in data order (see summary_export.draw_chart)
@@ -391,37 +279,27 @@ class SummaryCharts(QWidget):
         super().__init__(parent)
         self.setObjectName("summaryCharts")
         self.setAccessibleName("Summary charts")
-        self.figure: Figure = rendered.figure
-        self.canvas: FigureCanvasQTAgg = _canvas_class()(rendered.figure)
+        self.canvas = ChartCanvas(self)
         self.canvas.setObjectName("summaryChartsCanvas")
         self.canvas.setAccessibleName("Charts: arrivals vs resolutions, by category, goodwill, CSAT")
         self.canvas.setToolTip("Click a bar to list the escalations behind it (goodwill bars: see the Goodwill tab)")
         self.canvas.setMinimumHeight(420)
-        self.axes: dict[str, Axes] = {}
-        self._bars: dict[int, tuple[str, int]] = {}
+        self.canvas.clicked.connect(self.barClicked)
+        self.rendered = rendered
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(150)
         self._settle.timeout.connect(self._check_size)
-        self.canvas.on_resize = self._settle.start
+        self.canvas.resized.connect(self._settle.start)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
         self.show_rendered(rendered)
 
     def show_rendered(self, rendered: RenderedCharts) -> None:
-        """Show charts rendered off the GUI thread: nothing is drawn here, the pixels are only copied to the screen."""
-        canvas: Any = self.canvas
-        rendered.figure.set_canvas(canvas)
-        canvas.figure = rendered.figure
-        canvas.renderer = rendered.renderer  # FigureCanvasAgg's own: get_renderer() reuses it for this key
-        canvas._lastKey = rendered.key
-        canvas.background = rendered.background
-        self.figure = rendered.figure
-        self.axes = dict(rendered.axes)
-        self._bars = dict(rendered.bars)
-        self.canvas.mpl_connect("pick_event", self._picked)  # the callbacks belong to the figure
-        self.canvas.update()
+        """Show charts rendered elsewhere: the pixels are only copied to the screen."""
+        self.rendered = rendered
+        self.canvas.show_rendered(rendered)
         self._settle.start()
 
     def size_wanted(self) -> tuple[tuple[int, int], float]:
@@ -430,19 +308,25 @@ class SummaryCharts(QWidget):
 
     def _check_size(self) -> None:
         (width, height), ratio = self.size_wanted()
-        shown = (int(self.figure.bbox.width), int(self.figure.bbox.height))
+        shown = (self.rendered.width, self.rendered.height)
         if width > 0 and height > 0 and shown != (round(width * ratio), round(height * ratio)):
             self.wantsSize.emit()
 
     def bar_count(self, kind: str) -> int:
         """How many bars a chart has (0 when it says "no data")."""
-        ax = self.axes.get(kind)
-        return 0 if ax is None else len(ax.patches)
+        return self.rendered.bar_counts.get(kind, 0)
 
-    def _picked(self, event: PickEvent) -> None:
-        found = self._bars.get(id(event.artist))
-        if found is not None:
-            self.barClicked.emit(*found)
+    def bar_box(self, kind: str, index: int) -> BarBox:
+        """Where a bar is on the canvas (logical pixels)."""
+        return next(b for b in self.rendered.bars if (b.kind, b.index) == (kind, index))
+
+    def tick_labels(self, kind: str) -> tuple[str, ...]:
+        """A chart's x axis tick labels, as drawn."""
+        return self.rendered.tick_labels.get(kind, ())
+
+    def axis_label(self, kind: str) -> str:
+        """A chart's x axis label, as drawn."""
+        return self.rendered.axis_labels.get(kind, "")
 
 
 # --- the view -----------------------------------------------------------------------------------------------------
@@ -460,6 +344,8 @@ class SummaryView(QWidget):
         self.setAccessibleName("Shift summary")
         self.setWindowTitle("Shift summary — Supervisor Console")
         self.service = SummaryService(database)
+        self.renderer = ChartRenderer()
+        self.destroyed.connect(self.renderer.close)  # the child process ends with the window
         self.shifts = ShiftService(database)
         self.accounts = AccountService(database)
         self.runner = runner
@@ -469,6 +355,8 @@ class SummaryView(QWidget):
         self._painted = False  # the window has been painted once
         self._after_paint: Callable[[], None] | None = None  # the build to start once it has
         self._builds = 0  # numbers the builds: only the latest one's result is shown
+        self._renders = 0  # numbers the summaries shown: the pages are filled in for the latest one only
+        self._filling = False
         self._rows: list[EscalationRow] | None = None
         self._rows_for: tuple[datetime, datetime, str | None] | None = None
         self._progressed.connect(self._on_progress)
@@ -515,9 +403,22 @@ class SummaryView(QWidget):
         self.pages.tabBar().setAccessibleName("Summary pages")
         layout.addWidget(self.pages, 1)
         self._build_overview()
-        self._build_breakdowns()
-        self._build_stories()
-        self._build_handover()
+        # The other pages get their tabs now and their tables once the window has been painted, one page per turn of
+        # the event loop (or at once when something needs them): opening the window stays a short wait.
+        self._unbuilt_pages: list[tuple[Callable[[QWidget], None], QWidget]] = []
+        for title, name, tip, fill in (
+            ("&Breakdowns && goodwill", "summaryBreakdowns",
+             "By category and channel, rising themes, goodwill against budget", self._build_breakdowns),
+            ("&Stories && follow-ups", "summaryStoriesPage",
+             "Wins and woes, and the follow-ups the next shift must make", self._build_stories),
+            ("&Handover", "summaryHandoverPage",
+             "Every escalation open at the end, with its state, step, next action and due time", self._build_handover),
+        ):  # fmt: skip
+            page = QWidget()
+            page.setObjectName(name)
+            self.pages.setTabToolTip(self.pages.addTab(page, title), tip)
+            self._unbuilt_pages.append((fill, page))
+        self.pages.currentChanged.connect(self._ensure_pages)
         layout.addLayout(self._build_exports())
         self._range_kind_changed()
         self._load_supervisors()
@@ -644,9 +545,19 @@ class SummaryView(QWidget):
         layout.addWidget(widget, 1)
         return box
 
-    def _build_breakdowns(self) -> None:
-        page = QWidget()
-        page.setObjectName("summaryBreakdowns")
+    def _ensure_pages(self) -> None:
+        """Fill in every page not filled in yet."""
+        while self._unbuilt_pages:
+            fill, page = self._unbuilt_pages.pop(0)
+            fill(page)
+
+    def _build_next_page(self) -> None:
+        if self._unbuilt_pages:
+            fill, page = self._unbuilt_pages.pop(0)
+            fill(page)
+            QTimer.singleShot(0, self._build_next_page)
+
+    def _build_breakdowns(self, page: QWidget) -> None:
         grid = QGridLayout(page)
         self.category_table, self.category_model = self._small_table(
             "summaryByCategory", "Received by category", "Escalations received, by category", "Category", "Received"
@@ -703,12 +614,8 @@ class SummaryView(QWidget):
         assert goodwill_layout is not None
         goodwill_layout.addWidget(self.approvals)
         grid.addWidget(goodwill, 1, 0, 1, 3)
-        self.pages.addTab(page, "&Breakdowns && goodwill")
-        self.pages.setTabToolTip(1, "By category and channel, rising themes, goodwill against budget")
 
-    def _build_stories(self) -> None:
-        page = QWidget()
-        page.setObjectName("summaryStoriesPage")
+    def _build_stories(self, page: QWidget) -> None:
         layout = QVBoxLayout(page)
         self.story_model: RowsModel[StoryItem] = RowsModel(
             [
@@ -744,13 +651,12 @@ class SummaryView(QWidget):
         self.followup_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self._titled("Stories for the huddle", self.story_table), 1)
         layout.addWidget(self._titled("Follow-ups due in the next shift", self.followup_table), 1)
-        self.pages.addTab(page, "&Stories && follow-ups")
-        self.pages.setTabToolTip(2, "Wins and woes, and the follow-ups the next shift must make")
 
-    def _build_handover(self) -> None:
+    def _build_handover(self, page: QWidget) -> None:
         self.handover_table, self.handover_model = handover_table(clock=self.clock)
-        self.pages.addTab(self.handover_table, "&Handover")
-        self.pages.setTabToolTip(3, "Every escalation open at the end, with its state, step, next action and due time")
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.handover_table)
 
     def _build_exports(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -825,8 +731,10 @@ class SummaryView(QWidget):
         if self.summary is not None:
             title, note = self._shown
             self._render(self.summary, title, note)  # the same summary in the floor's times: not a new one
-        for model in (self.story_model, self.followup_model, self.handover_model, self.drill_model):
-            refresh_cells(model)
+        for name in ("story_model", "followup_model", "handover_model", "drill_model"):
+            model = getattr(self, name, None)  # the pages not filled in yet read the zone when they are
+            if model is not None:
+                refresh_cells(model)
 
     # -- building the summary --------------------------------------------------------------------------------------
     def build(self) -> None:
@@ -834,9 +742,10 @@ class SummaryView(QWidget):
         kind = self.range_kind.currentData()
         supervisor = self.supervisor.currentData()
         custom = self._custom_range() if kind == RANGE_CUSTOM else None
-        service, shifts, report = self.service, self.shifts, self._progressed.emit
+        service, shifts, report, renderer = self.service, self.shifts, self._progressed.emit, self.renderer
 
         def job() -> tuple[ShiftSummary, RenderedCharts]:
+            renderer.start()
             if custom is not None:
                 start, end = custom
             else:
@@ -847,10 +756,10 @@ class SummaryView(QWidget):
                     end = utcnow()
                     start = end - DEFAULT_SHIFT_LENGTH
             summary = service.build(start, end, supervisor=supervisor, progress=report)
-            # matplotlib's import and the charts' drawing are done here too, not on the GUI thread.
-            return summary, render_charts(summary, zone, colors, size, ratio)
+            # The charts are drawn in the renderer's child process (started first: it loads matplotlib meanwhile).
+            return summary, renderer.render(chart_request(summary, zone, colors, size, ratio))
 
-        zone, colors = self.clock.zone, ChartColors.of(self.palette())
+        zone, colors = self.clock.zone, chart_colors(self.palette())
         size, ratio = self._chart_size()
         self._charts_for = None
         self.build_button.setEnabled(False)
@@ -880,11 +789,12 @@ class SummaryView(QWidget):
             start()
 
     def event(self, event: QEvent) -> bool:
-        """Notes the window's first paint (see build)."""
+        """Notes the window's first paint (see build and the pages in __init__)."""
         handled = super().event(event)
         if event.type() == QEvent.Type.UpdateRequest and not self._painted:
             self._painted = True
             QTimer.singleShot(0, self._start_after_paint)
+            QTimer.singleShot(0, self._build_next_page)  # then the other pages, a turn each
         return handled
 
     def _start_after_paint(self) -> None:
@@ -921,11 +831,45 @@ class SummaryView(QWidget):
         self._show(summary, title, note, None)
 
     def _show(self, summary: ShiftSummary, title: str | None, note: str | None, charts: RenderedCharts | None) -> None:
-        self._render(summary, title, note, charts)
-        self.built.emit(summary)
+        self._render(summary, title, note, charts, then=lambda: self.built.emit(summary))
 
     def _render(
-        self, summary: ShiftSummary, title: str | None, note: str | None, charts: RenderedCharts | None = None
+        self,
+        summary: ShiftSummary,
+        title: str | None,
+        note: str | None,
+        charts: RenderedCharts | None = None,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Show ``summary``: the heading, measures and charts now, the other pages' tables in the next turns of the
+        event loop (a page a turn, so that the window keeps answering), then ``then()``. A newer summary shown
+        meanwhile stops the rest."""
+        self._renders += 1
+        number = self._renders
+        stages = [self._render_breakdowns, self._render_stories, self._render_handover]
+
+        def next_stage() -> None:
+            if number != self._renders:
+                return  # overtaken: the newer one fills the pages
+            if stages:
+                stages.pop(0)(summary)
+                QTimer.singleShot(0, next_stage)
+                return
+            self._filling = False
+            if then is not None:
+                then()
+
+        self._filling = True
+        self._render_overview(summary, title, note, charts)
+        QTimer.singleShot(0, next_stage)
+
+    @property
+    def filling(self) -> bool:
+        """Whether the pages of the summary shown are still being filled in (``built`` is emitted once they are)."""
+        return self._filling
+
+    def _render_overview(
+        self, summary: ShiftSummary, title: str | None, note: str | None, charts: RenderedCharts | None
     ) -> None:
         self.summary = summary
         self._rows = None
@@ -941,18 +885,6 @@ class SummaryView(QWidget):
         self.note.setText(f"<b>Handover note:</b> {_escape(note)}" if note else "")
         self.note.setVisible(bool(note))
         self.kpi_model.set_rows(_numbered(kpi_rows(summary)))
-        self.category_model.set_rows(_numbered([(_label(k), str(v)) for k, v in summary.by_category.items()]))
-        self.channel_model.set_rows(_numbered([(_label(k), str(v)) for k, v in summary.by_channel.items()]))
-        self.theme_model.set_rows(summary.themes)
-        self.goodwill_model.set_rows(summary.goodwill_by_associate)
-        self.approvals.setText(
-            f"Approvals granted: {summary.approvals_granted}, declined: {summary.approvals_declined}. "
-            f"Goodwill spent in the range: {money_display(summary.goodwill_spent, summary.currency)}."
-        )
-        self.story_model.set_rows(summary.stories)
-        self.followup_model.set_rows(summary.follow_ups_due)
-        self.handover_model.set_rows(summary.handover)
-        self.pages.setTabText(3, f"&Handover ({len(summary.handover)} open)")
         self.drill_model.set_rows([])
         self.drill_caption.setText("Click a bar to list the escalations behind it.")
         if charts is not None:
@@ -962,6 +894,27 @@ class SummaryView(QWidget):
             self._redraw_charts()
         for button in self.export_buttons.values():
             button.setEnabled(True)
+
+    def _render_breakdowns(self, summary: ShiftSummary) -> None:
+        self._ensure_pages()
+        self.category_model.set_rows(_numbered([(_label(k), str(v)) for k, v in summary.by_category.items()]))
+        self.channel_model.set_rows(_numbered([(_label(k), str(v)) for k, v in summary.by_channel.items()]))
+        self.theme_model.set_rows(summary.themes)
+        self.goodwill_model.set_rows(summary.goodwill_by_associate)
+        self.approvals.setText(
+            f"Approvals granted: {summary.approvals_granted}, declined: {summary.approvals_declined}. "
+            f"Goodwill spent in the range: {money_display(summary.goodwill_spent, summary.currency)}."
+        )
+
+    def _render_stories(self, summary: ShiftSummary) -> None:
+        self._ensure_pages()
+        self.story_model.set_rows(summary.stories)
+        self.followup_model.set_rows(summary.follow_ups_due)
+
+    def _render_handover(self, summary: ShiftSummary) -> None:
+        self._ensure_pages()
+        self.handover_model.set_rows(summary.handover)
+        self.pages.setTabText(3, f"&Handover ({len(summary.handover)} open)")
 
     # -- the charts: drawn off the GUI thread, shown on it ---------------------------------------------------------
     def _chart_size(self) -> tuple[tuple[int, int], float]:
@@ -977,15 +930,16 @@ class SummaryView(QWidget):
         summary = self.summary
         if summary is None:
             return
-        zone, colors = self.clock.zone, ChartColors.of(self.palette())
+        zone, colors = self.clock.zone, chart_colors(self.palette())
         size, ratio = self._chart_size()
         request = self._charts_for = object()
+        renderer = self.renderer
 
         def done(rendered: RenderedCharts) -> None:
             if request is self._charts_for and self.summary is summary:
                 self._show_charts(rendered)
 
-        self.runner.read(lambda: render_charts(summary, zone, colors, size, ratio), done, self._failed)
+        self.runner.read(lambda: renderer.render(chart_request(summary, zone, colors, size, ratio)), done, self._failed)
 
     def _show_charts(self, rendered: RenderedCharts) -> None:
         if self.charts is None:

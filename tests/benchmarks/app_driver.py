@@ -3,7 +3,8 @@
 Runs the real start-up path (``widgets.app.run_gui``: open and upgrade the database, sign in, the main window,
 its event loop), signed in by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
 (``MainWindow.show_summary_view``, as Ctrl+Shift+Y does); once the summary and its charts are shown and painted it
-writes the process's peak resident memory (VmHWM) and its resident memory at each stage to OUT, and quits.
+writes the process's peak resident memory (VmHWM) and its resident memory at each stage to OUT, with the peak of
+the child process that draws the charts, and quits.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from PySide6.QtWidgets import QApplication
 SETTLE_S = 2.0
 
 
-def status_kb(field: str) -> int:
-    """A VmHWM/VmRSS line of /proc/self/status, in kB."""
-    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
+def status_kb(field: str, pid: int | str = "self") -> int:
+    """A VmHWM/VmRSS line of /proc/PID/status (this process by default), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
@@ -60,6 +61,9 @@ class Probe(QObject):
 
     def finish(self) -> None:
         self.marks |= {"vm_hwm_kb": status_kb("VmHWM"), "vm_rss_kb": status_kb("VmRSS"), "done_at": time.time()}
+        # The charts are drawn by a child process (console/summary_charts.py): its memory is the console's too.
+        child = self.view.renderer.child_pid
+        self.marks["chart_process_vm_hwm_kb"] = status_kb("VmHWM", child) if child is not None else 0
         partial = self.out.with_name(self.out.name + ".partial")
         partial.write_text(json.dumps(self.marks), encoding="utf-8")
         partial.replace(self.out)

@@ -76,7 +76,7 @@ def test_freeze_while_summarising(working_floor: Floor, qt_app: Any, results: Re
         beat.start()
         began = time.perf_counter()
         view = window.show_summary_view()
-        run_until(lambda: view.summary is not None, 300, what="the summary")
+        run_until(lambda: view.summary is not None and not view.filling, 300, what="the summary")
         took = time.perf_counter() - began
         run_for(SETTLE_S)
         beat.stop()
