@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QTableView, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMenu, QMessageBox, QScrollArea, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
@@ -113,6 +113,34 @@ def test_a_burst_of_arrivals_lands_in_slices_in_urgency_order(
     rebuilt = QueueModel(model.policy())
     rebuilt.set_items(model.items())
     assert [i.id for i in model.items()] == [i.id for i in rebuilt.items()]
+
+
+def test_the_case_docks_fill_in_once_the_loaded_queue_is_painted(qtbot: QtBot, database: Database) -> None:
+    from widgets.workflow_panel import WorkflowPanel
+
+    make_actor(database, "sam")
+    window = build_main_window(database.url.render_as_string(hide_password=False), "sam")
+    assert isinstance(window, MainWindow)
+    try:
+        scroller = window.workflow_dock.widget()
+        assert isinstance(scroller, QScrollArea)
+        # Until the queue is on screen the docks hold a named placeholder and the Workflow menu is empty.
+        placeholder = scroller.widget()
+        assert isinstance(placeholder, QLabel)
+        assert placeholder.accessibleName() == "Workflow panel, opening"
+        assert window.workflow_menu.actions() == []
+        with qtbot.waitExposed(window):
+            window.show()
+        qtbot.waitUntil(lambda: window.queue.has_loaded, timeout=5000)
+        qtbot.waitUntil(lambda: isinstance(scroller.widget(), WorkflowPanel), timeout=5000)
+        assert scroller.widget() is window.workflow_panel
+        panel = window.workflow_panel
+        wanted = [panel.complete_action, *panel.step_actions, panel.read_back_action, panel.resolve_action]
+        menu = window.workflow_menu.actions()
+        assert all(action in menu for action in wanted)
+        assert panel.complete_action.shortcut().toString() == "Ctrl+Return"
+    finally:
+        window.close()
 
 
 def test_another_process_escalation_appears_within_a_second(

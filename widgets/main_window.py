@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,10 +39,14 @@ from widgets.settings import Settings
 from widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:  # imported where first used: none of them is on screen at start
+    from console.customers import CustomerService
     from console.simulator import ArrivalSimulator
     from console.summary import ShiftSummary
+    from console.workflow import WorkflowService
+    from widgets.customer_panel import CustomerPanel
     from widgets.shift_dialogs import EndShiftDialog, HandoverDialog, PastShiftsDialog
     from widgets.summary_view import SummaryView
+    from widgets.workflow_panel import WorkflowPanel
 
 
 class MainWindow(QMainWindow):
@@ -90,6 +95,7 @@ class MainWindow(QMainWindow):
         self.feed.start()
         self._settled = False
         self.queue.loaded.connect(self._settle)
+        self._start_finished = False
         self.queue.load()
         # The panels beside and behind the queue are imported only now that its read is under way: a tenth of a
         # second of imports the read need not wait for.
@@ -129,7 +135,7 @@ class MainWindow(QMainWindow):
         self.feed.changed.connect(self._on_changes)
         self.queue_view.activated.connect(self.queue.claim)
 
-        self._build_case_docks(database, actor)
+        self._build_case_docks()
         # With no case in hand the case docks only take room from the Goodwill tab's tables; they come back with
         # the next case or on leaving the tab.
         self._docks_set_aside: list[QDockWidget] = []
@@ -146,7 +152,8 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.followups_view.reload()
         self.goodwill_panel.refresh_badge()
-        self._resume_case_in_progress()
+        self._start_finished = False
+        self._pending_handover: ShiftInfo | None = None  # shown once the start has finished
         self._session_begun = False
         if signed_in:
             self.begin_session()
@@ -164,10 +171,12 @@ class MainWindow(QMainWindow):
             self._arrivals.start(int(self._simulator.next_delay_seconds() * 1000))
 
     def _settle(self, _rows: int) -> None:
-        """The first load is on screen: what the start made lives on, out of the collector's way (console/startup)."""
+        """The first load is on screen: what the start made lives on, out of the collector's way (console/startup);
+        the rest of the window follows its paint."""
         if not self._settled:
             self._settled = True
             startup.settle()
+            self._after_first_paint()
 
     def discard(self) -> None:
         """Drop a window built before a sign-in that then failed: never shown, nothing saved, workers stopped."""
@@ -177,19 +186,15 @@ class MainWindow(QMainWindow):
         self.deleteLater()
 
     # -- building ------------------------------------------------------------------------------------------------
-    def _build_case_docks(self, database: Database, actor: Actor) -> None:
-        """The workflow and the customer's history, beside the queue; both follow the case in hand."""
-        from console.customers import CustomerService
-        from console.workflow import WorkflowService
-        from widgets.customer_panel import CustomerPanel
-        from widgets.workflow_panel import WorkflowPanel
+    def _build_case_docks(self) -> None:
+        """The workflow and the customer's history, beside the queue; both follow the case in hand.
 
-        self.workflow_service = WorkflowService(database)
-        self.customer_service = CustomerService(database)
-        self.workflow_panel = WorkflowPanel(self.workflow_service, self.runner, actor, self)
-        self.customer_panel = CustomerPanel(self.customer_service, self.runner, self)
-        self.workflow_dock = self._dock("workflowDock", "Workflow", self.workflow_panel)
-        self.customer_dock = self._dock("customerDock", "Customer", self.customer_panel)
+        The docks are placed now (the saved layout names them); their panels, a tenth of a second of imports and
+        widgets, are made once the queue's first load has been painted (``_fill_case_docks``), or on first use if
+        that comes sooner: the queue is what a supervisor needs first."""
+        self._case: _CasePanels | None = None
+        self.workflow_dock = self._dock("workflowDock", "Workflow", _placeholder("Workflow"))
+        self.customer_dock = self._dock("customerDock", "Customer", _placeholder("Customer"))
         # The workflow takes the full height on the right; the customer's history sits under the queue, beside it.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -197,10 +202,73 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.customer_dock)
         self.resizeDocks([self.workflow_dock], [780], Qt.Orientation.Horizontal)
         self.resizeDocks([self.customer_dock], [380], Qt.Orientation.Vertical)
-        self.workflow_panel.message.connect(self.messages.show_message)
-        self.workflow_panel.caseFinished.connect(self._case_finished)
         self.queue.claimed.connect(self.open_case)
         self.followups_view.activated.connect(self.open_case)
+
+    def _fill_case_docks(self) -> _CasePanels:
+        """Make the case docks' panels, once: the workflow (and its menu) and the customer's history."""
+        if self._case is not None:
+            return self._case
+        from console.customers import CustomerService
+        from console.workflow import WorkflowService
+        from widgets.customer_panel import CustomerPanel
+        from widgets.workflow_panel import WorkflowPanel
+
+        workflow_service = WorkflowService(self.database)
+        customer_service = CustomerService(self.database)
+        workflow_panel = WorkflowPanel(workflow_service, self.runner, self.actor, self)
+        customer_panel = CustomerPanel(customer_service, self.runner, self)
+        self._case = _CasePanels(workflow_service, customer_service, workflow_panel, customer_panel)
+        for dock, panel in ((self.workflow_dock, workflow_panel), (self.customer_dock, customer_panel)):
+            scroller = dock.widget()
+            assert isinstance(scroller, QScrollArea)
+            scroller.setWidget(panel)  # the placeholder goes
+        workflow_panel.message.connect(self.messages.show_message)
+        workflow_panel.caseFinished.connect(self._case_finished)
+        for action in (
+            workflow_panel.complete_action,
+            *workflow_panel.step_actions,
+            workflow_panel.read_back_action,
+            workflow_panel.resolve_action,
+            workflow_panel.gesture_action,
+            workflow_panel.story_action,
+        ):
+            self.workflow_menu.addAction(action)
+        return self._case
+
+    @property
+    def workflow_panel(self) -> WorkflowPanel:
+        """The workflow of the case in hand (made on first use, if the start has not made it yet)."""
+        return self._fill_case_docks().workflow_panel
+
+    @property
+    def customer_panel(self) -> CustomerPanel:
+        """The history of the case's customer (made on first use, if the start has not made it yet)."""
+        return self._fill_case_docks().customer_panel
+
+    @property
+    def workflow_service(self) -> WorkflowService:
+        return self._fill_case_docks().workflow_service
+
+    @property
+    def customer_service(self) -> CustomerService:
+        return self._fill_case_docks().customer_service
+
+    def _after_first_paint(self) -> None:
+        """Once the loaded queue has been painted: make the rest of the window, then look for a case in progress."""
+        watcher = _FirstPaintAfterLoad(self.queue_view.table.viewport(), self)
+        watcher.painted.connect(self._finish_start)
+        QTimer.singleShot(CASE_DOCKS_GRACE_MS, self._finish_start)  # a hidden window paints nothing
+
+    def _finish_start(self) -> None:
+        if self._start_finished:
+            return
+        self._start_finished = True
+        self._fill_case_docks()
+        self._resume_case_in_progress()
+        if self._pending_handover is not None:
+            info, self._pending_handover = self._pending_handover, None
+            self._show_handover(info)
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -233,19 +301,9 @@ class MainWindow(QMainWindow):
                 menus[spec.menu] = menu
             menu.addAction(action)
             self.addAction(action)
-        workflow = bar.addMenu("&Workflow")
-        workflow.setToolTipsVisible(True)
-        panel = self.workflow_panel
-        for action in (
-            panel.complete_action,
-            *panel.step_actions,
-            panel.read_back_action,
-            panel.resolve_action,
-            panel.gesture_action,
-            panel.story_action,
-        ):
-            workflow.addAction(action)
-        bar.insertMenu(menus["&Help"].menuAction(), workflow)
+        self.workflow_menu = bar.addMenu("&Workflow")  # its actions are the workflow panel's (_fill_case_docks)
+        self.workflow_menu.setToolTipsVisible(True)
+        bar.insertMenu(menus["&Help"].menuAction(), self.workflow_menu)
         # Enter claims only from the queue (the action's shortcut context is the queue widget).
         self.queue_view.addAction(self.registry[ActionId.CLAIM])
 
@@ -342,6 +400,9 @@ class MainWindow(QMainWindow):
     def _show_handover(self, info: ShiftInfo | None) -> None:
         if info is None:
             return
+        if not self._start_finished:  # after the queue and the case docks, on top of them
+            self._pending_handover = info
+            return
         from widgets.shift_dialogs import HandoverDialog
 
         dialog = HandoverDialog(info, self.shifts, self.runner, self.actor, self)
@@ -407,14 +468,17 @@ class MainWindow(QMainWindow):
         if batch.touches("escalation"):
             # Only a change to an escalation with a follow-up can change the tab; bursts make one reload.
             self.followups_view.on_changes(None if batch.full_refresh else batch.ids("escalation"))
-            current = self.workflow_panel.current_case()
-            if batch.full_refresh or (current is not None and current in batch.ids("escalation")):
-                self.customer_panel.refresh()
+            case = self._case
+            current = None if case is None else case.workflow_panel.current_case()
+            if case is not None and (
+                batch.full_refresh or (current is not None and current in batch.ids("escalation"))
+            ):
+                case.customer_panel.refresh()
         from console.goodwill import CHANGE_ENTITY as GOODWILL_ENTITY
 
         self.goodwill_panel.on_changes(batch.touches(GOODWILL_ENTITY))
-        if batch.touches(GOODWILL_ENTITY):
-            self.workflow_panel.gesture_box.refresh()  # an approval elsewhere changes what the case's box shows
+        if batch.touches(GOODWILL_ENTITY) and self._case is not None:
+            self._case.workflow_panel.gesture_box.refresh()  # an approval elsewhere changes what the case's box shows
 
     def _update_followups_badge(self) -> None:
         self.tabs.setTabText(1, self.followups_view.badge())
@@ -423,7 +487,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(self.tabs.indexOf(self.goodwill_panel), self.goodwill_panel.badge())
 
     def _tab_changed(self, _index: int) -> None:
-        if self.tabs.currentWidget() is self.goodwill_panel and self.workflow_panel.current_case() is None:
+        in_hand = self._case is not None and self._case.workflow_panel.current_case() is not None
+        if self.tabs.currentWidget() is self.goodwill_panel and not in_hand:
             self._docks_set_aside = [d for d in (self.workflow_dock, self.customer_dock) if d.isVisible()]
             for dock in self._docks_set_aside:
                 dock.hide()
@@ -538,7 +603,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save what was typed and the layout, stop the feed and the workers, close the database."""
-        self.workflow_panel.flush()
+        if self._case is not None:
+            self._case.workflow_panel.flush()
         self._restore_docks()  # the saved layout is the one with the case docks where the supervisor put them
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
@@ -548,3 +614,48 @@ class MainWindow(QMainWindow):
         if self._owns_database:
             self.database.dispose()
         super().closeEvent(event)
+
+
+CASE_DOCKS_GRACE_MS = 1000
+"""The case docks' panels are made this long after the queue's first load at the latest (a window not on screen
+paints nothing)."""
+
+
+@dataclass(frozen=True)
+class _CasePanels:
+    workflow_service: WorkflowService
+    customer_service: CustomerService
+    workflow_panel: WorkflowPanel
+    customer_panel: CustomerPanel
+
+
+def _placeholder(title: str) -> QWidget:
+    """What a case dock holds for the moment between the queue's first paint and its panel."""
+    label = QLabel(f"{title}: opening…")
+    label.setObjectName(f"{title.lower()}Placeholder")
+    label.setAccessibleName(f"{title} panel, opening")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    return label
+
+
+class _FirstPaintAfterLoad(QObject):
+    """Emits ``painted`` once, two turns of the event loop after ``viewport``'s next paint has been handled: what
+    that paint scheduled (its follow-ups; the start benchmark's mark, widgets/app.py) goes first."""
+
+    painted = Signal()
+
+    def __init__(self, viewport: QWidget, parent: QObject) -> None:
+        super().__init__(parent)
+        self._viewport = viewport
+        viewport.installEventFilter(self)
+        viewport.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._viewport and event.type() == QEvent.Type.Paint:
+            self._viewport.removeEventFilter(self)
+            QTimer.singleShot(0, lambda: QTimer.singleShot(0, self._done))
+        return False
+
+    def _done(self) -> None:
+        self.painted.emit()
+        self.deleteLater()
