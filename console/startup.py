@@ -1,4 +1,4 @@
-"""Garbage collection held back while the console starts.
+"""Garbage collection held back while the console starts (and around work that makes many long-lived objects).
 
 Starting the window allocates a great many objects that all stay alive (modules, classes, widgets, the 10,000 rows
 of the queue): the cyclic collector would traverse them again and again for nothing, about a third of a second of
@@ -53,6 +53,21 @@ def settle() -> None:
 def paused() -> bool:
     """Whether ``pause()`` holds collections back now."""
     return _state.paused
+
+
+@contextmanager
+def no_collections() -> Iterator[None]:
+    """No automatic collection inside (as they were after): for work that makes tens of thousands of objects that
+    all live on (a summary's handover, the charts' artists), which the collector, triggered by their count, would
+    otherwise scan over and over. Nothing inside may rely on the collector to free reference cycles meanwhile."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @contextmanager

@@ -22,11 +22,9 @@ gestures they recorded and the approvals they decided; stories those they marked
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -52,6 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
+from console import startup
 from console.domain import QUEUE_STATUSES, Severity, Status
 from console.errors import NotFound, ValidationError
 from console.goodwill import BudgetStatus, budget_statuses
@@ -441,21 +440,6 @@ def percentile(values: Sequence[float], share: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """No automatic garbage collection inside: the handover makes tens of thousands of objects that all live on,
-    and the collector, triggered by their count, would scan the whole heap over and over (about a quarter of a
-    summary's time on the 1M floor). Nothing inside makes reference cycles; collection resumes afterwards."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 # Follow-ups done in a range: found by ``done_at`` (ix_follow_ups_done_at). The status is compared as an
 # expression (``status || ''``) so that no index on status can be used for it: SQLite would otherwise take the
 # equality on ix_follow_ups_status_due_at (status, due_at) and read every done follow-up of the floor's history
@@ -811,7 +795,7 @@ class SummaryService:
         step(0.0, "Reading the floor's SLA targets")
         bucket = flow_bucket_seconds(end - start)
         next_end = end + next_shift
-        with _collection_paused(), self.db.read() as session:
+        with startup.no_collections(), self.db.read() as session:
             policy = load_policy(session)
             sup_id = self._supervisor_id(session, supervisor)
             q = _statements(self.db.dialect, _policy_targets(policy), sup_id is not None)

@@ -26,14 +26,14 @@ import subprocess
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
 import console
+from console import startup
 from console.errors import ConsoleError
 from console.summary import ShiftSummary
 
@@ -113,7 +113,7 @@ def chart_request(
 # --- drawing (in the child, or in this process where no child can run) -------------------------------------------
 def render(request: ChartRequest) -> RenderedCharts:
     """Draw and rasterise the four charts with matplotlib's Agg renderer, in this process."""
-    with _collection_paused():
+    with startup.no_collections():
         _load_matplotlib()
         return _render(request)
 
@@ -202,19 +202,6 @@ def _load_matplotlib() -> None:
 
     gc.freeze()
     _Loaded.matplotlib = True
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """No automatic garbage collection while the charts are made (tens of thousands of objects, all kept)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 # --- the child process, seen from the window's process -------------------------------------------------------------

@@ -105,3 +105,13 @@ def test_collections_are_held_back_until_resumed_and_a_dialog_collects_meanwhile
     # Not paused: collecting() leaves the collector as it is.
     with startup.collecting():
         assert gc.isenabled()
+
+
+def test_no_collections_inside_and_as_they_were_after() -> None:
+    assert gc.isenabled()
+    with startup.no_collections():
+        assert not gc.isenabled()
+        with startup.no_collections():  # nested: the outer one turns them back on
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
