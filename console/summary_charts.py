@@ -7,7 +7,8 @@ So the window's process never loads matplotlib for the screen: :class:`ChartRend
 (``python -m console.summary_charts``, started on first use) that draws with the Agg renderer and sends back the
 RGBA pixels, where each bar is (for clicks) and what the axes say (for tests and screen readers).
 
-The drawing is ``console.summary_export.draw_chart``, the same as the PDF's chart page. Where no child can run (a
+The drawing is ``console.charts.draw_chart``, the same as the PDF's chart page; the child imports matplotlib and
+``console.charts``, not the database layer. Where no child can run (a
 frozen build) or the child fails twice, the same drawing is done in the calling process, with the same result.
 
 The protocol: the parent writes one pickled :class:`ChartRequest` at a time to the child's stdin and reads one
@@ -27,15 +28,18 @@ import sys
 import threading
 import weakref
 from contextlib import suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import console
 from console import startup
+from console.charts import CHARTS, ChartData, chart_data, draw_chart
 from console.errors import ConsoleError
-from console.summary import ShiftSummary
+
+if TYPE_CHECKING:
+    from console.summary import ShiftSummary
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ class BarBox:
     """Where one bar is on the rendering, in logical pixels from its top-left corner."""
 
     kind: str
-    index: int  # in data order (see summary_export.draw_chart)
+    index: int  # in data order (see charts.draw_chart)
     left: float
     top: float
     right: float
@@ -92,9 +96,9 @@ class RenderedCharts:
 
 @dataclass(frozen=True)
 class ChartRequest:
-    """The charts of a summary (without its long lists, which no chart shows), how and how large to draw them."""
+    """What the charts of a summary show, how and how large to draw them."""
 
-    summary: ShiftSummary
+    data: ChartData
     zone: tzinfo | None
     colors: ChartColors
     size: tuple[int, int]  # logical pixels
@@ -104,10 +108,9 @@ class ChartRequest:
 def chart_request(
     summary: ShiftSummary, zone: tzinfo | None, colors: ChartColors, size: tuple[int, int], ratio: float = 1.0
 ) -> ChartRequest:
-    """A request for ``summary``'s charts; the handover, stories and follow-ups stay behind (no chart shows them,
-    and 10,000 handover rows need not be copied to the child)."""
-    light = replace(summary, handover=(), stories=(), follow_ups_due=())
-    return ChartRequest(light, zone, colors, (max(size[0], MIN_SIDE), max(size[1], MIN_SIDE)), ratio)
+    """A request for ``summary``'s charts: only what they show goes to the child (not the handover's 10,000 rows,
+    nor anything that needs the services' modules to read back)."""
+    return ChartRequest(chart_data(summary), zone, colors, (max(size[0], MIN_SIDE), max(size[1], MIN_SIDE)), ratio)
 
 
 # --- drawing (in the child, or in this process where no child can run) -------------------------------------------
@@ -122,15 +125,13 @@ def _render(request: ChartRequest) -> RenderedCharts:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from console.summary_export import CHARTS, draw_chart
-
     width, height = request.size
     ratio = request.ratio
     figure = Figure(figsize=(width / BASE_DPI, height / BASE_DPI), dpi=BASE_DPI, layout="constrained")
     grid = figure.subplots(2, 2)
     axes = dict(zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True))
     for kind, ax in axes.items():
-        draw_chart(kind, ax, request.summary, request.zone)
+        draw_chart(kind, ax, request.data, request.zone)
     paint_charts(figure, request.colors)
     agg = FigureCanvasAgg(figure)  # before the dpi change: the figure keeps the base dpi as its own
     if ratio != 1.0:

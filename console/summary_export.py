@@ -17,11 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from console.charts import CHARTS, chart_data, draw_chart, zone_name, zone_time
 from console.money import money, money_display
 from console.summary import EscalationRow, ShiftSummary, describe, redacted_name
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -152,112 +152,12 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else value * 100
 
 
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def zone_name(zone: tzinfo | None) -> str:
-    """The name of a time zone as people read it (``Europe/London``); ``UTC`` for None."""
-    if zone is None:
-        return "UTC"
-    return str(getattr(zone, "key", None) or zone.tzname(None) or zone)
-
-
-def zone_time(at: datetime, zone: tzinfo | None, fmt: str = "%a %d %b %H:%M") -> str:
-    """A moment as wall-clock time in ``zone`` (UTC for None): ``Tue 01 Dec 14:05``, as on screen."""
-    return at.astimezone(zone or UTC).strftime(fmt)
-
-
 def zone_span(start: datetime, end: datetime, zone: tzinfo | None) -> str:
     """``Tue 01 Dec 2026, 14:00 – 22:00`` (one day) or ``Tue 01 Dec 2026 22:00 – Wed 02 Dec 2026 06:00``."""
     lo, hi = start.astimezone(zone or UTC), end.astimezone(zone or UTC)
     if lo.date() == hi.date():
         return f"{lo:%a %d %b %Y}, {lo:%H:%M} – {hi:%H:%M}"
     return f"{lo:%a %d %b %Y %H:%M} – {hi:%a %d %b %Y %H:%M}"
-
-
-def _no_data(ax: Axes, title: str) -> None:
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.text(0.5, 0.5, "no data", ha="center", va="center", color="#777777", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def _flow_chart(ax: Axes, summary: ShiftSummary, zone: tzinfo | None) -> None:
-    unit = {3600: "hour", 86_400: "day"}.get(summary.flow_bucket_seconds, "week")
-    title = f"Arrivals vs resolutions per {unit}"
-    if not summary.flow or not any(b.arrivals or b.resolutions for b in summary.flow):
-        _no_data(ax, title)
-        return
-    positions = list(range(len(summary.flow)))
-    ax.bar([p - 0.2 for p in positions], [b.arrivals for b in summary.flow], width=0.4, label="arrivals")
-    ax.bar([p + 0.2 for p in positions], [b.resolutions for b in summary.flow], width=0.4, label="resolutions")
-    step = max(1, -(-len(positions) // 8))
-    fmt = "%H:%M" if unit == "hour" else "%d %b"
-    ax.set_xticks(positions[::step], [zone_time(summary.flow[p].start, zone, fmt) for p in positions[::step]])
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel(f"{unit} starting, {zone_name(zone)}", fontsize=7)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(fontsize=7)
-
-
-def _category_chart(ax: Axes, summary: ShiftSummary) -> None:
-    title = "Received by category"
-    if not summary.by_category:
-        _no_data(ax, title)
-        return
-    names = list(summary.by_category)[::-1]
-    ax.barh([n.replace("_", " ") for n in names], [summary.by_category[n] for n in names], color="#4c72b0")
-    ax.tick_params(labelsize=7)
-    ax.set_title(title, fontsize=10, loc="left")
-
-
-def _goodwill_chart(ax: Axes, summary: ShiftSummary) -> None:
-    title = f"Goodwill per associate vs budget ({summary.currency})"
-    people = list(summary.goodwill_by_associate)[:12][::-1]
-    if not people:
-        _no_data(ax, title)
-        return
-    labels = [_short(g.associate, 18) for g in people]
-    positions = list(range(len(people)))
-    ax.barh(positions, [float(g.allowance) for g in people], color="#b8c4d6", label="allowance this period")
-    ax.barh(positions, [float(g.period_spent) for g in people], height=0.5, color="#dd8452", label="spent this period")
-    ax.scatter([float(g.spent_in_range) for g in people], positions, color="#222222", s=12, zorder=3, label="in range")
-    ax.set_yticks(positions, labels, fontsize=7)
-    ax.tick_params(labelsize=7)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, frameon=False)
-
-
-def _csat_chart(ax: Axes, summary: ShiftSummary) -> None:
-    title = f"CSAT answers ({summary.csat_n})"
-    if not summary.csat_n:
-        _no_data(ax, title)
-        return
-    scores = sorted(summary.csat_distribution)
-    colors = ["#c44e52", "#dd8452", "#cccc55", "#8fbc8f", "#55a868"]
-    ax.bar([str(s) for s in scores], [summary.csat_distribution[s] for s in scores], color=colors[: len(scores)])
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel("score (4-5 count as satisfied)", fontsize=7)
-    ax.set_title(title, fontsize=10, loc="left")
-
-
-CHARTS: tuple[str, ...] = ("flow", "category", "goodwill", "csat")
-
-
-def draw_chart(kind: str, ax: Axes, summary: ShiftSummary, zone: tzinfo | None = None) -> None:
-    """Draw one of the four summary charts on ``ax`` (the PDF's chart page and the screen use the same drawing);
-    times (the flow chart's hours) are in ``zone`` (the floor's time zone; UTC for None).
-
-    Bars are added in data order: ``flow`` arrivals per bucket then resolutions per bucket; ``category`` the
-    categories of ``by_category`` in reverse (largest at the top); ``goodwill`` allowances then spending per
-    associate (reversed); ``csat`` scores 1..5.
-    """
-    if kind == "flow":
-        _flow_chart(ax, summary, zone)
-        return
-    {"category": _category_chart, "goodwill": _goodwill_chart, "csat": _csat_chart}[kind](ax, summary)
 
 
 # The PDF is laid out in inches from the bottom-left corner of the page (Figure.dpi_scale_trans): a flow of blocks
@@ -776,8 +676,9 @@ def _chart_page(fig: Figure, summary: ShiftSummary, zone: tzinfo | None) -> None
             "wspace": 0.5,
         },
     )
+    data = chart_data(summary)
     for kind, ax in zip(CHARTS, (grid[0][0], grid[0][1], grid[1][0], grid[1][1]), strict=True):
-        draw_chart(kind, ax, summary, zone)
+        draw_chart(kind, ax, data, zone)
     _text(fig, MARGIN, height - TOP + 0.05, "Charts", size=11, bold=True)
 
 

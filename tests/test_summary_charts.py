@@ -33,7 +33,7 @@ def test_the_child_draws_exactly_what_this_process_draws_and_says_where_each_bar
     build_floor(db)
     summary = SummaryService(db).build(T0, END)
     request = chart_request(summary, UTC, COLORS, (640, 480), 1.0)
-    assert request.summary.handover == ()  # the long lists stay behind
+    assert request.data.by_category == summary.by_category  # what the charts show, nothing more
     renderer = ChartRenderer()
     try:
         assert renderer.in_child
@@ -114,3 +114,22 @@ def test_showing_the_summary_window_never_loads_matplotlib_into_the_windows_proc
     shown, loaded = done.stdout.strip().splitlines()[-2:]
     assert shown.split()[0] == "True"  # the charts are on screen ...
     assert loaded == "False"  # ... drawn by the child
+
+
+def test_the_chart_process_loads_matplotlib_but_not_the_database_layer() -> None:
+    code = (
+        "import sys\n"
+        "import console.summary_charts as charts\n"
+        "charts._load_matplotlib()  # what the child does first\n"
+        "print('matplotlib' in sys.modules, 'sqlalchemy' in sys.modules, 'console.summary' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=run_main_env(),
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "False", "False"]

@@ -16,10 +16,11 @@ import numpy
 import pytest
 from PIL import Image
 
+from console.charts import zone_time
 from console.domain import Role
 from console.goodwill import GoodwillService
 from console.summary import MEASURE_KEYS, FollowUpDue, ShiftSummary, SummaryService
-from console.summary_export import pdf_page_count, summary_json, write_csv, write_csv_to, write_pdf, zone_time
+from console.summary_export import pdf_page_count, summary_json, write_csv, write_csv_to, write_pdf
 from db.engine import Database
 from tests.conftest import MAIN, PYTHON, make_actor, run_main_env
 from tests.test_summary import END, T0, build_floor

@@ -16,11 +16,12 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QTableView
 from pytestqt.qtbot import QtBot
 
+from console.charts import zone_time
 from console.domain import Role
 from console.goodwill import GoodwillService
 from console.shifts import ShiftService
 from console.summary import SummaryService
-from console.summary_export import kpi_rows, zone_time
+from console.summary_export import kpi_rows
 from db.engine import Database
 from main import build_main_window
 from tests.conftest import ROOT, make_actor

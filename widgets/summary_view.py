@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.accounts import AccountService
+from console.charts import zone_name
 from console.errors import ConsoleError
 from console.goodwill import GoodwillService
 from console.money import money_display
@@ -52,7 +53,7 @@ from console.summary import (
     Theme,
 )
 from console.summary_charts import CHART_SIZE, BarBox, ChartColors, ChartRenderer, RenderedCharts, chart_request
-from console.summary_export import kpi_rows, zone_name
+from console.summary_export import kpi_rows
 from db.engine import Database
 from db.types import utcnow
 from widgets.goodwill_panel import Column, RowsModel, _button, _table
@@ -272,7 +273,7 @@ class SummaryCharts(QWidget):
     again at that size.
     """
 
-    barClicked = Signal(str, int)  # chart kind, bar index in data order (see summary_export.draw_chart)
+    barClicked = Signal(str, int)  # chart kind, bar index in data order (see charts.draw_chart)
     wantsSize = Signal()  # the canvas' size differs from the rendering's: render again at ``size_wanted()``
 
     def __init__(self, rendered: RenderedCharts, parent: QWidget | None = None) -> None:
@@ -953,7 +954,7 @@ class SummaryView(QWidget):
 
     # -- the escalations behind a bar ----------------------------------------------------------------------------------
     def show_bar(self, kind: str, index: int) -> None:
-        """List the escalations behind bar ``index`` of chart ``kind`` (the order of summary_export.draw_chart)."""
+        """List the escalations behind bar ``index`` of chart ``kind`` (the order of charts.draw_chart)."""
         summary = self.summary
         if summary is None:
             return
