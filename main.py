@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -10,6 +11,8 @@ from console import cli, startup
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
+
+    from console.queue_prefetch import QueuePrefetch
 
 
 def build_main_window(database_url: str, username: str) -> QMainWindow:
@@ -28,12 +31,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command:
         return cli.run(args)
     startup.pause()  # until the queue is on screen (console/startup.py); run_gui resumes it
+    prefetch = _start_queue_read(args)
+    startup.import_before_qt()
     try:
         from widgets.app import run_gui
 
-        return run_gui(args)
+        return run_gui(args, prefetch=prefetch)
     finally:
         startup.resume()
+        if prefetch is not None:
+            prefetch.cancel()
+
+
+def _start_queue_read(args: argparse.Namespace) -> QueuePrefetch | None:
+    """The queue's first read, in a child process while this one imports the window (console/queue_prefetch.py);
+    not for the demo floor, which the start may create or seed first."""
+    if args.demo:
+        return None
+    from console import queue_prefetch
+    from db.location import resolve_database_url
+
+    return queue_prefetch.start(resolve_database_url(args.db, demo=False))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Numeric, Select, String, func, select, type_coerce, update
 from sqlalchemy.orm import Session, aliased
@@ -33,6 +33,7 @@ from db.engine import Database
 from db.models import (
     Associate,
     CaseNote,
+    Change,
     Customer,
     Escalation,
     HoldPeriod,
@@ -43,6 +44,9 @@ from db.models import (
     SlaPolicy as SlaRow,
 )
 from db.types import utcnow
+
+if TYPE_CHECKING:
+    from console.queue_prefetch import Snapshot
 
 HIGH_VALUE_THRESHOLD = Decimal("5000.00")
 CHURN_RISK_THRESHOLD = 0.6
@@ -158,6 +162,7 @@ _ITEM_COLUMNS = (
     Escalation.version,
 )
 _TIMESTAMPS = (17, 18, 19, 20)  # where they are in a row
+_AMOUNT_AT = 12
 
 # Value -> member lookups: a dict get is several times cheaper than an Enum call, for every one of 10,000 rows.
 _STATUS: dict[str, Status] = {m.value: m for m in Status}
@@ -288,6 +293,23 @@ def _items(session: Session, query: Select[*tuple[Any, ...]]) -> list[QueueItem]
     return [_to_item(row) for row in rows]
 
 
+def _sqlite_amount(value: float | int | None) -> Decimal | None:
+    """An amount as SQLite's own driver returns it (a float), as the engine's Numeric(12, 2) makes it: through
+    text with two places."""
+    return None if value is None else Decimal("%.2f" % value)  # noqa: UP031 (the engine's own format)
+
+
+def _snapshot_items(rows: Sequence[Sequence[Any]]) -> list[QueueItem]:
+    """Queue items from the rows of ``console.queue_prefetch`` (the same query through SQLite's own driver): the
+    amount made as the engine makes it, then each row as ``_items`` does."""
+    at = _AMOUNT_AT
+    converted = [(*row[:at], _sqlite_amount(row[at]), *row[at + 1 :]) for row in rows]
+    try:
+        return [_sqlite_item(row) for row in converted]
+    except (KeyError, TypeError, ValueError):
+        return [_to_item(row) for row in converted]
+
+
 def load_items(session: Session, ids: Iterable[int] | None = None) -> list[QueueItem]:
     """Open escalations (optionally only these ids) as queue items."""
     query = _item_query().where(Escalation.status.in_(QUEUE_STATUSES))
@@ -325,6 +347,23 @@ class QueueService:
         """Every escalation in the queue."""
         with self.db.read() as session:
             return load_items(session)
+
+    def open_items_from(self, snapshot: Snapshot) -> list[QueueItem]:
+        """Every escalation in the queue, from a snapshot read at the start (``console.queue_prefetch``) and
+        brought up to now: the escalations the change log names after the snapshot are read again (dropped if
+        they have left the queue). The caller has checked the snapshot's schema revision."""
+        items = {item.id: item for item in _snapshot_items(snapshot.rows)}
+        with self.db.read() as session:
+            changed = set(
+                session.scalars(
+                    select(Change.entity_id).where(Change.id > snapshot.last_change_id, Change.entity == "escalation")
+                )
+            )
+            if changed:
+                for escalation_id in changed:
+                    items.pop(escalation_id, None)
+                items.update((item.id, item) for item in load_items(session, sorted(changed)))
+        return list(items.values())
 
     def items(self, ids: Sequence[int]) -> list[QueueItem]:
         """The given escalations that are still in the queue (the rest have left it)."""

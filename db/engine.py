@@ -9,37 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.errors import DatabaseUnavailable
+from db.location import APP_NAME
 
-APP_NAME = "supervisor-console"
-ENV_DATABASE_URL = "SUPERVISOR_CONSOLE_DB"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def data_dir() -> Path:
-    """The platform's per-user data directory for the app (not created here)."""
-    return platformdirs.user_data_path(APP_NAME, appauthor=False)
-
-
-def default_database_url(*, demo: bool = False) -> str:
-    """The SQLite file used when no URL is given: ``console.sqlite3`` or, for the demo floor, ``demo.sqlite3``."""
-    name = "demo.sqlite3" if demo else "console.sqlite3"
-    return f"sqlite:///{data_dir() / name}"
-
-
-def resolve_database_url(cli_url: str | None, *, demo: bool, environ: dict[str, str] | None = None) -> str:
-    """``--db`` wins, then ``$SUPERVISOR_CONSOLE_DB``, then the default file (the demo file with ``--demo``)."""
-    env = os.environ if environ is None else environ
-    if cli_url:
-        return cli_url
-    if demo:
-        return default_database_url(demo=True)
-    return env.get(ENV_DATABASE_URL) or default_database_url()
 
 
 def normalize_url(url: str | URL) -> URL:

@@ -27,7 +27,8 @@ from console import cli
 from console.domain import Category, Channel, Severity
 from console.errors import DatabaseTooNew, DatabaseUnavailable
 from console.intake import IntakeService, NewEscalation
-from db.engine import ENV_DATABASE_URL, Database, resolve_database_url
+from db.engine import Database
+from db.location import ENV_DATABASE_URL, resolve_database_url
 from db.migrate import alembic_config, current_revision, head_revision, upgrade_database
 from db.models import Base, Customer, Escalation
 from tests.conftest import ENGINES, MAIN, PYTHON, run_main_env

@@ -27,6 +27,7 @@ from db.migrate import upgrade_database
 from widgets.settings import APPLICATION, ORGANIZATION, Settings
 
 if TYPE_CHECKING:
+    from console.queue_prefetch import QueuePrefetch
     from console.simulator import ArrivalSimulator
     from widgets.main_window import MainWindow
 
@@ -173,11 +174,12 @@ def _import_main_window() -> type[MainWindow]:
     return MainWindow
 
 
-def run_gui(args: argparse.Namespace) -> int:
+def run_gui(args: argparse.Namespace, *, prefetch: QueuePrefetch | None = None) -> int:
     """Open the console window; returns the exit code. Start-up errors are a dialog and one line on stderr.
 
     The main window's modules are imported while the password is checked (or while the sign-in dialog waits),
-    not before the database is open: the sign-in dialog and a start-up error come up sooner too.
+    not before the database is open: the sign-in dialog and a start-up error come up sooner too. ``prefetch``
+    (main.py) is the queue being read meanwhile; the window's first load takes it if it is of this database.
     """
     app = application()
     try:
@@ -186,6 +188,9 @@ def run_gui(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         QMessageBox.critical(None, APPLICATION, str(exc))
         return exc.exit_code
+    if prefetch is not None and database.sqlite_path != prefetch.path:
+        prefetch.cancel()
+        prefetch = None
     prepared: list[MainWindow] = []
 
     def prepare(expected: Actor | None) -> None:
@@ -193,7 +198,11 @@ def run_gui(args: argparse.Namespace) -> int:
         first reads start; it writes nothing and stays hidden until the check has succeeded)."""
         window_class = _import_main_window()
         if expected is not None:
-            prepared.append(window_class(database, expected, simulator=_simulator_for(args, database), signed_in=False))
+            prepared.append(
+                window_class(
+                    database, expected, simulator=_simulator_for(args, database), signed_in=False, prefetch=prefetch
+                )
+            )
 
     def drop_prepared() -> None:
         while prepared:
@@ -219,7 +228,7 @@ def run_gui(args: argparse.Namespace) -> int:
         window.begin_session()
     else:  # built for an account that changed meanwhile (or not built): build it for the one signed in
         drop_prepared()
-        window = _import_main_window()(database, actor, simulator=_simulator_for(args, database))
+        window = _import_main_window()(database, actor, simulator=_simulator_for(args, database), prefetch=prefetch)
     # Collections held back for the start (main.py) resume once the queue is on screen (MainWindow calls
     # startup.settle()), or after a while anyway.
     QTimer.singleShot(START_GC_GRACE_MS, startup.resume)

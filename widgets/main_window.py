@@ -40,6 +40,7 @@ from widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:  # imported where first used: none of them is on screen at start
     from console.customers import CustomerService
+    from console.queue_prefetch import QueuePrefetch
     from console.simulator import ArrivalSimulator
     from console.summary import ShiftSummary
     from console.workflow import WorkflowService
@@ -54,7 +55,8 @@ class MainWindow(QMainWindow):
 
     With ``signed_in=False`` the window is built (and its first reads start) while ``actor``'s password is still
     being checked; it writes nothing until ``begin_session()`` says the check succeeded, and it is not shown before.
-    ``discard()`` drops it, unseen, if the check fails.
+    ``discard()`` drops it, unseen, if the check fails. ``prefetch`` is the queue's first read, started by main.py
+    before the window's modules were imported (console/queue_prefetch.py).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         simulator: ArrivalSimulator | None = None,
         owns_database: bool = True,
         signed_in: bool = True,
+        prefetch: QueuePrefetch | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
@@ -85,7 +88,9 @@ class MainWindow(QMainWindow):
         # Central area: messages above the queue.
         self.messages = MessageBar()
         self.queue_view = QueueView(actor.user_id, SlaPolicy(), self)  # the real policy arrives with the first load
-        self.queue = QueueController(self.queue_view, QueueService(database), self.feed, self.runner, actor, self)
+        self.queue = QueueController(
+            self.queue_view, QueueService(database), self.feed, self.runner, actor, self, prefetch=prefetch
+        )
         # The queue is what the window opens to: its load starts first, while the rest of the window is built, and
         # the other start-up reads wait for it (see TaskRunner.read's urgent). The feed starts before it: the load
         # reads once the feed is watching, so nothing committed meanwhile is missed. Its batches reach this window

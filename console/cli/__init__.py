@@ -77,7 +77,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def open_database(args: argparse.Namespace) -> Database:
     """Open and upgrade the database the arguments name; seed the demo floor if it is new."""
-    from db.engine import Database, resolve_database_url
+    from db.engine import Database
+    from db.location import resolve_database_url
     from db.migrate import upgrade_database
 
     database = Database(resolve_database_url(args.db, demo=args.demo))
