@@ -8,9 +8,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from alembic import command
 
-from console import startup
+from console import cli, startup
 from console.cli import goodwill as cli_goodwill
 from console.cli import importing as cli_importing
 from console.goodwill import REASON_CODES, GestureType, Period
@@ -75,6 +76,27 @@ def test_parsing_the_command_line_loads_no_database_library(sqlite_url: str) -> 
     loaded = _modules_after("from console import cli; cli.parse(['budget', 'show'])", sqlite_url)
     assert "sqlalchemy" not in loaded
     assert "console.goodwill" not in loaded
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--db", "sqlite:////srv/floor.sqlite3"], ["--demo", "--seed", "3", "--login"], ["--user", "sam", "--db=x"]],
+)
+def test_the_windows_options_are_read_without_the_commands(argv: list[str], sqlite_url: str) -> None:
+    loaded = _modules_after(f"from console import cli; cli.parse({argv!r})", sqlite_url)
+    assert not {m for m in loaded if m.startswith("console.cli.")}  # no command module, no command parser
+    quick = vars(cli.parse(argv))
+    full = vars(cli.build_parser().parse_args(argv))
+    for name, default in (("db", None), ("demo", False), ("seed", None)):
+        full.setdefault(name, default)
+    assert quick == full
+
+
+@pytest.mark.parametrize("argv", [["--db"], ["--bogus"], ["--help"], ["-h"]])
+def test_anything_else_gets_the_whole_parsers_help_and_errors(argv: list[str]) -> None:
+    out = subprocess.run([PYTHON, "main.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert "COMMAND" in out.stdout + out.stderr  # the whole parser's usage line names the commands
+    assert out.returncode == (0 if argv[0] in ("-h", "--help") else 2)
 
 
 def test_the_command_lines_plain_values_match_the_services() -> None:

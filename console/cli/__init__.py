@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from console.errors import ConsoleError
 
@@ -54,21 +54,54 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Supervisor Console: with no command, opens the console window.",
     )
-    parser.add_argument(
-        "--login",
-        action="store_true",
-        help="always show the sign-in dialog (the demo floor otherwise signs its supervisor in)",
-    )
-    parser.add_argument("--user", metavar="NAME", help="username to pre-fill in the sign-in dialog")
+    _window_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (users, cases, importing, goodwill, summary):
         module.register(commands, common)
     return parser
 
 
+def _window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="always show the sign-in dialog (the demo floor otherwise signs its supervisor in)",
+    )
+    parser.add_argument("--user", metavar="NAME", help="username to pre-fill in the sign-in dialog")
+
+
+class _NotWindowOptions(Exception):
+    """The command line is more than the window's options: the whole parser reads it."""
+
+
+class _WindowOptionsParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotWindowOptions(message)
+
+
+def _window_only(argv: list[str]) -> argparse.Namespace | None:
+    """The arguments when they are only the window's options (the usual start), else None.
+
+    Building the whole parser means importing every command's module and making two dozen parsers, a few tens
+    of milliseconds of every start; opening the window needs none of it. Anything else (a command, ``--help``,
+    a mistake) goes to the whole parser, so its help and its errors are what the user sees.
+    """
+    parser = _WindowOptionsParser(prog="main.py", parents=[common_options()], add_help=False)
+    _window_options(parser)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except _NotWindowOptions:
+        return None
+    if rest:
+        return None
+    args.command = None
+    return args
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse arguments (argparse prints usage and exits 2 on unknown flags)."""
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args = _window_only(given) or build_parser().parse_args(given)
     for name, default in (("db", None), ("demo", False), ("seed", None)):
         if not hasattr(args, name):
             setattr(args, name, default)

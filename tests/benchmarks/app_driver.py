@@ -1,7 +1,8 @@
 """The console as a user runs it, for the memory figure: ``python -m tests.benchmarks.app_driver OUT --db URL``.
 
-Runs the real start-up path (``widgets.app.run_gui``: open and upgrade the database, sign in, the main window,
-its event loop), signed in by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
+Runs the real start-up path as main.py does (the data layer imported before Qt, the queue read in a child process,
+then ``widgets.app.run_gui``: open and upgrade the database, sign in, the main window, its event loop), signed in
+by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
 (``MainWindow.show_summary_view``, as Ctrl+Shift+Y does); once the summary and its charts are shown and painted it
 writes the process's peak resident memory (VmHWM) and its resident memory at each stage to OUT, with the peak of
 the child process that draws the charts, and quits.
@@ -15,8 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication
+from console import startup
+
+startup.import_before_qt()  # as main.py does, before Qt
+
+from PySide6.QtCore import QObject, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 SETTLE_S = 2.0
 
@@ -71,14 +76,22 @@ class Probe(QObject):
 
 
 def main(argv: list[str]) -> int:
+    import main as console_main
     from console import cli
     from widgets.app import application, run_gui
 
     out = Path(argv[0])
     args = cli.parse(argv[1:])
+    prefetch = console_main._start_queue_read(args)  # the queue read in a child meanwhile, as main.py does
+    startup.pause()
     application()
     probe = Probe(out)
-    code = run_gui(args)
+    try:
+        code = run_gui(args, prefetch=prefetch)
+    finally:
+        startup.resume()
+        if prefetch is not None:
+            prefetch.cancel()
     del probe
     return code
 
