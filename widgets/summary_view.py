@@ -63,6 +63,8 @@ from widgets.tasks import TaskRunner
 RANGE_LAST_SHIFT = "shift"
 RANGE_LAST_HOURS = "hours"
 RANGE_CUSTOM = "custom"
+READS_GRACE_MS = 250
+"""The window's own reads (supervisors, zone) start this long after it is made if it has not been painted by then."""
 CHART_TITLES = {
     "flow": "arrivals vs resolutions",
     "category": "received by category",
@@ -422,8 +424,11 @@ class SummaryView(QWidget):
         self.pages.currentChanged.connect(self._ensure_pages)
         layout.addLayout(self._build_exports())
         self._range_kind_changed()
-        self._load_supervisors()
-        self.clock.load(database, runner, self._zone_loaded)
+        # The supervisors and the floor's zone are read once the window has been painted and its pages made (see
+        # event()), or after a moment if it is never shown: reads on the worker would slow the opening down.
+        self._database = database
+        self._reads_started = False
+        QTimer.singleShot(READS_GRACE_MS, self._start_reads)
         self.resize(1280, 860)
 
     # -- building ------------------------------------------------------------------------------------------------
@@ -553,10 +558,13 @@ class SummaryView(QWidget):
             fill(page)
 
     def _build_next_page(self) -> None:
+        """One more page, in this turn of the event loop; once all are built, the build waiting for them."""
         if self._unbuilt_pages:
             fill, page = self._unbuilt_pages.pop(0)
             fill(page)
             QTimer.singleShot(0, self._build_next_page)
+        else:
+            self._start_after_paint()
 
     def _build_breakdowns(self, page: QWidget) -> None:
         grid = QGridLayout(page)
@@ -686,6 +694,14 @@ class SummaryView(QWidget):
         self.range_from.setEnabled(custom)
         self.range_to.setEnabled(custom)
 
+    def _start_reads(self) -> None:
+        """Read the supervisors (the chooser) and the floor's zone (every time shown), once."""
+        if self._reads_started:
+            return
+        self._reads_started = True
+        self._load_supervisors()
+        self.clock.load(self._database, self.runner, self._zone_loaded)
+
     def _load_supervisors(self) -> None:
         def show(users: list[Any]) -> None:
             for user in users:
@@ -744,9 +760,12 @@ class SummaryView(QWidget):
         supervisor = self.supervisor.currentData()
         custom = self._custom_range() if kind == RANGE_CUSTOM else None
         service, shifts, report, renderer = self.service, self.shifts, self._progressed.emit, self.renderer
+        database, known_zone = self._database, self.clock.zone
 
         def job() -> tuple[ShiftSummary, RenderedCharts]:
             renderer.start()
+            # The charts' times in the floor's zone, read here if the window has not learnt it yet.
+            zone = known_zone if known_zone is not None else GoodwillService(database).floor_settings().zone
             if custom is not None:
                 start, end = custom
             else:
@@ -760,7 +779,7 @@ class SummaryView(QWidget):
             # The charts are drawn in the renderer's child process (started first: it loads matplotlib meanwhile).
             return summary, renderer.render(chart_request(summary, zone, colors, size, ratio))
 
-        zone, colors = self.clock.zone, chart_colors(self.palette())
+        colors = chart_colors(self.palette())
         size, ratio = self._chart_size()
         self._charts_for = None
         self.build_button.setEnabled(False)
@@ -787,6 +806,7 @@ class SummaryView(QWidget):
             QTimer.singleShot(250, self._start_after_paint)  # in case no paint comes
         else:
             self._after_paint = None  # this build replaces one still waiting for the paint
+            self._start_reads()
             start()
 
     def event(self, event: QEvent) -> bool:
@@ -794,13 +814,16 @@ class SummaryView(QWidget):
         handled = super().event(event)
         if event.type() == QEvent.Type.UpdateRequest and not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self._start_after_paint)
-            QTimer.singleShot(0, self._build_next_page)  # then the other pages, a turn each
+            # The other pages first, a turn each, then the reads and the build: making widgets and laying them out
+            # calls back into Python all the time, and each call would wait for the interpreter lock behind a busy
+            # worker.
+            QTimer.singleShot(0, self._build_next_page)
         return handled
 
     def _start_after_paint(self) -> None:
         start, self._after_paint = self._after_paint, None
         self._painted = True
+        self._start_reads()
         if start is not None:
             start()
 
