@@ -261,6 +261,25 @@ def test_every_control_of_the_summary_and_shift_dialogs_is_named_with_a_tooltip(
     assert "Ctrl+Shift+E" in names["actionEndShift"]
 
 
+def test_the_first_builds_charts_are_in_the_floor_zone_even_before_the_window_knows_it(
+    qtbot: QtBot, db: Database, open_window: Callable[[str], MainWindow]
+) -> None:
+    build_floor(db)
+    manager = make_actor(db, "mona", Role.MANAGER)
+    GoodwillService(db).set_floor_settings(manager, reason="the floor is in Auckland", timezone="Pacific/Auckland")
+    window = open_window("sam")
+    view = SummaryView(db, window.runner, window)
+    qtbot.addWidget(view)
+    view.set_range("custom", T0, END)
+    assert view.clock.zone is None
+    with qtbot.waitSignal(view.built, timeout=20_000):
+        view.build()  # at once: the window has not read the floor's zone yet
+    qtbot.waitUntil(lambda: view.charts is not None, timeout=20_000)
+    assert view.charts is not None
+    assert "Pacific/Auckland" in view.charts.axis_label("flow")
+    assert view.charts.tick_labels("flow")[0] == "21:00"  # 08:00 UTC on 2 March is 21:00 in Auckland
+
+
 def test_the_window_charts_and_pdf_show_times_in_the_floor_zone(
     qtbot: QtBot, db: Database, open_window: Callable[[str], MainWindow], tmp_path: Path
 ) -> None:
