@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,13 @@ def test_no_collections_inside_and_as_they_were_after() -> None:
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_once_the_queue_is_on_screen_a_busy_worker_yields_to_the_gui_thread_within_a_millisecond() -> None:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default, which the start keeps
+    try:
+        startup.settle()
+        assert sys.getswitchinterval() == pytest.approx(startup.GUI_SWITCH_INTERVAL_S)
+    finally:
+        sys.setswitchinterval(before)
