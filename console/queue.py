@@ -6,6 +6,7 @@ moment cannot both win: the loser is told who has it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from console.sla import (
     clock,
 )
 from db.engine import Database
+from db.migrate import HEAD_REVISION
 from db.models import (
     Associate,
     CaseNote,
@@ -48,6 +50,7 @@ from db.types import utcnow
 if TYPE_CHECKING:
     from console.queue_prefetch import Snapshot
 
+log = logging.getLogger(__name__)
 HIGH_VALUE_THRESHOLD = Decimal("5000.00")
 CHURN_RISK_THRESHOLD = 0.6
 IDS_PER_QUERY = 500
@@ -343,15 +346,22 @@ class QueueService:
         self.db = database
 
     # -- reads ---------------------------------------------------------------------------------------------
-    def open_items(self) -> list[QueueItem]:
-        """Every escalation in the queue."""
+    def open_items(self, snapshot: Snapshot | None = None) -> list[QueueItem]:
+        """Every escalation in the queue; from ``snapshot`` when there is one of this schema (see
+        ``open_items_from``), else read now."""
+        if snapshot is not None:
+            if snapshot.revision == HEAD_REVISION:
+                return self.open_items_from(snapshot)
+            log.info(
+                "the queue's start-up snapshot is of schema %s, not %s: read again", snapshot.revision, HEAD_REVISION
+            )
         with self.db.read() as session:
             return load_items(session)
 
     def open_items_from(self, snapshot: Snapshot) -> list[QueueItem]:
         """Every escalation in the queue, from a snapshot read at the start (``console.queue_prefetch``) and
         brought up to now: the escalations the change log names after the snapshot are read again (dropped if
-        they have left the queue). The caller has checked the snapshot's schema revision."""
+        they have left the queue). The snapshot must be of this schema (``open_items`` checks)."""
         items = {item.id: item for item in _snapshot_items(snapshot.rows)}
         with self.db.read() as session:
             changed = set(

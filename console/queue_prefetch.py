@@ -7,7 +7,7 @@ console/queue_prefetch.py DATABASE OUT``, which imports nothing but the standard
 transaction it reads the schema revision, the newest change-log id and the open escalations' rows (the same
 query as ``console.queue``'s, as SQLite text; a test keeps the two equal), and writes them as one
 ``marshal`` blob, into a file the parent made. The window's first load then turns those rows into queue items
-(``console.queue.QueueService.open_items_from``) and reads, through the usual path, only what changed after the
+(``console.queue.QueueService.open_items``) and reads, through the usual path, only what changed after the
 snapshot's change id: nothing committed between the snapshot and the change feed's start is missed.
 
 Only for an SQLite file (a server database is read the usual way). Anything unexpected (no such file, another
@@ -18,6 +18,7 @@ own connections do, so that closing it last tidies SQLite's -wal and -shm files 
 
 from __future__ import annotations
 
+import logging
 import marshal
 import os
 import subprocess
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+log = logging.getLogger(__name__)
 RESULT_WAIT_S = 10.0
 """How long the first load waits for a snapshot that is still being read before reading the queue itself."""
 
@@ -92,6 +94,12 @@ class QueuePrefetch:
         if self._taken:
             return None
         self._taken = True
+        snapshot = self._collect(timeout)
+        if snapshot is None:
+            log.info("the queue's start-up read gave nothing, it is read the usual way: %s", self.error)
+        return snapshot
+
+    def _collect(self, timeout: float) -> Snapshot | None:
         try:
             code = self._process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -177,3 +177,11 @@ def test_the_data_layer_is_imported_before_qt() -> None:
         "assert not missing, missing\n"
     )
     subprocess.run([PYTHON, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_snapshot_of_another_schema_is_not_used(floor: Database) -> None:
+    service = QueueService(floor)
+    stale = queue_prefetch.Snapshot("0001", 0, [])  # what a database of an older schema would have given
+    assert len(service.open_items(stale)) == 12
+    current = queue_prefetch.Snapshot(HEAD_REVISION, 10**9, [])  # of this schema: taken as it is
+    assert service.open_items(current) == []

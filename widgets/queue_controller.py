@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
@@ -15,15 +14,12 @@ from console.errors import Conflict, ConsoleError, DatabaseUnavailable, NotFound
 from console.feed import ChangeBatch, ChangeFeed
 from console.queue import QueueItem, QueueService, SupervisorInfo
 from console.sla import SlaPolicy
-from db.migrate import HEAD_REVISION
 from widgets.queue_model import FEW_INSERTS
 from widgets.queue_view import QueueView
 from widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from console.queue_prefetch import QueuePrefetch
-
-log = logging.getLogger(__name__)
 
 # Changed rows applied to the model per turn of the event loop: few enough that new ones go in in place (a larger
 # batch is appended and re-sorted, which makes the proxy and the view map all 10,000 rows again: tens of ms).
@@ -80,14 +76,8 @@ class QueueController(QObject):
             # Read only once the feed is watching: what commits after this read is then in its next batch, so no
             # arrival falls between the two (if it cannot connect in time, it sends a full refresh once it does).
             feed.wait_watching(FEED_WAIT_S)
-            policy = queue.policy()
-            if prefetch is not None:
-                # A snapshot from before the feed was watching: what changed since it is read again from the log.
-                snapshot = prefetch.take()
-                if snapshot is not None and snapshot.revision == HEAD_REVISION:
-                    return policy, queue.open_items_from(snapshot)
-                log.info("queue read the usual way: %s", prefetch.error or f"schema {snapshot and snapshot.revision}")
-            return policy, queue.open_items()
+            # A snapshot read before the feed was watching is brought up to date from the change log.
+            return queue.policy(), queue.open_items(prefetch.take() if prefetch is not None else None)
 
         def failed(error: BaseException) -> None:
             self._loading = False
