@@ -135,9 +135,11 @@ class QueuePrefetch:
 
 def start(url: str) -> QueuePrefetch | None:
     """Start reading the queue of the SQLite file ``url`` names in a child process; None when it cannot help
-    (not an SQLite file, no such file, a child that cannot be started)."""
+    (not an SQLite file, no such file, a frozen build, a child that cannot be started)."""
+    from console.startup import can_use_child  # here: the child runs this file with the standard library only
+
     path = sqlite_file(url)
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or not can_use_child():
         return None
     fd, name = tempfile.mkstemp(prefix="supervisor-console-queue-", suffix=".marshal")  # owner-only
     os.close(fd)

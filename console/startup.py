@@ -58,6 +58,12 @@ def responsive_gui() -> None:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
 
 
+def can_use_child() -> bool:
+    """Whether this Python can start a child process of the console's own modules (not in a frozen build, where
+    ``sys.executable`` is the application itself): the chart renderer and the queue's start-up read use one."""
+    return not getattr(sys, "frozen", False) and bool(sys.executable)
+
+
 def import_before_qt() -> None:
     """Import the database layer and the services the window opens with, before anything imports PySide6.
 

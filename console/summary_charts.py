@@ -214,11 +214,6 @@ class RendererClosed(ConsoleError):
     """The renderer was closed (its window went away) before the charts were drawn."""
 
 
-def can_use_child() -> bool:
-    """Whether a child process can run this package (not in a frozen build)."""
-    return not getattr(sys, "frozen", False) and bool(sys.executable)
-
-
 class ChartRenderer:
     """Renders charts in one child process, started on first use (or by :meth:`start`, so that it loads matplotlib
     while the caller does something else). Thread-safe: one request at a time. :meth:`close` ends the child."""
@@ -228,7 +223,7 @@ class ChartRenderer:
     def __init__(self, *, use_child: bool | None = None) -> None:
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
-        self._use_child = can_use_child() if use_child is None else use_child
+        self._use_child = startup.can_use_child() if use_child is None else use_child
         self._failures = 0
         self._closed = False
         _RENDERERS.add(self)

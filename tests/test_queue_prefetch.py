@@ -7,6 +7,7 @@ import hashlib
 import marshal
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -123,6 +124,11 @@ def test_a_database_at_another_revision_is_named_and_nothing_is_written(tmp_path
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.sqlite3"]  # no -wal, no -shm left beside it
     assert not prefetch._out.exists()
+
+
+def test_a_frozen_build_reads_the_usual_way(floor: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # sys.executable is the application itself there
+    assert queue_prefetch.start(str(floor.url)) is None
 
 
 def test_a_missing_file_is_not_created(tmp_path: Path) -> None:
