@@ -342,9 +342,11 @@ class PgFloor:
     server_version: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pg_floor() -> Iterator[PgFloor | None]:
-    """A throwaway PostgreSQL server with a floor loaded by COPY; None without PostgreSQL's binaries."""
+    """A throwaway PostgreSQL server with a floor loaded by COPY; None without PostgreSQL's binaries. Stopped
+    after the module that uses it (the live-arrival figure), so that its background work (autovacuum after the
+    load) does not run beside the figures measured next."""
     from sqlalchemy import create_engine, text
 
     from tests.pgserver import PostgresServer, find_pg_bindir

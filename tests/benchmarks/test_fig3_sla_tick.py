@@ -1,9 +1,10 @@
 """Figure 2.3: GUI-thread time of the queue's once-a-second SLA tick with 10,000 open escalations.
 
-The real main window on the floor, idle in its event loop; its own one-second clock drives the ticks, and the
-handler (``QueueView.tick``) is timed around itself. The baseline is the least a tick must do: the same
-``dataChanged`` for the clock cells of the rows on screen, without working out any clock or transition. Also
-reported: the repaint of the two clock columns that each tick causes (Qt paints them later in the same loop).
+The real main window on the floor, idle in its event loop (its start-up reads done); its own one-second clock
+drives the ticks, and the handler (``QueueView.tick``) is timed around itself. The baseline is the least a tick
+must do: the same ``dataChanged`` for the clock cells of the rows on screen, without working out any clock or
+transition. Also reported: the repaint of the two clock columns that each tick causes (Qt paints them later in
+the same loop).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QRect
 
 from tests.benchmarks.conftest import Floor, Results, check
-from tests.benchmarks.gui import main_window, percentile, run_until
+from tests.benchmarks.gui import main_window, percentile, run_for, run_until
 from widgets.queue_model import TICK_ROLES, Column
 
 TICKS = 30
@@ -25,6 +26,10 @@ def test_sla_tick(working_floor: Floor, qt_app: Any, results: Results) -> None:
     minimal: list[float] = []
     paints: list[float] = []
     with main_window(working_floor.url) as window:
+        # Idle, as the figure says: the reads the window makes once its queue is on screen (follow-ups, goodwill,
+        # the case docks) have finished, so the ticks measured do not queue behind them for the interpreter lock.
+        run_until(lambda: not window.runner.busy, 120, what="the window's start-up reads")
+        run_for(1.0)
         view = window.queue_view
         model = view.model()
         clock = view._clock  # the view's own one-second timer; its handler is what is measured
