@@ -30,6 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = cli.parse(argv)
     if args.command:
         return cli.run(args)
+    return open_window(args)
+
+
+def open_window(args: argparse.Namespace) -> int:
+    """The window's start (main() without a command; the memory benchmark runs it too): collections held back,
+    the queue read in a child, the data layer imported before Qt, then sign-in and the window's event loop."""
     startup.pause()  # until the queue is on screen (console/startup.py); run_gui resumes it
     prefetch = _start_queue_read(args)
     startup.import_before_qt()

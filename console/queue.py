@@ -287,11 +287,16 @@ def _sqlite_item(row: Sequence[Any]) -> QueueItem:
 def _items(session: Session, query: Select[*tuple[Any, ...]]) -> list[QueueItem]:
     # Through the connection: a Core result, without the ORM's row loading on top.
     connection = session.connection()
-    rows = connection.execute(query).all()
-    if connection.dialect.name == "sqlite":
+    return _to_items(connection.execute(query).all(), sqlite=connection.dialect.name == "sqlite")
+
+
+def _to_items(rows: Sequence[Sequence[Any]], *, sqlite: bool) -> list[QueueItem]:
+    """Queue items from rows of the item query: SQLite's rows the fast way (``_sqlite_item``), unless one is not
+    as SQLite stores them; then, and on other engines, the general way for every row."""
+    if sqlite:
         try:
             return [_sqlite_item(row) for row in rows]
-        except (KeyError, TypeError, ValueError):  # not as SQLite stores them: the general way, for every row
+        except (KeyError, TypeError, ValueError):
             pass
     return [_to_item(row) for row in rows]
 
@@ -304,13 +309,9 @@ def _sqlite_amount(value: float | int | None) -> Decimal | None:
 
 def _snapshot_items(rows: Sequence[Sequence[Any]]) -> list[QueueItem]:
     """Queue items from the rows of ``console.queue_prefetch`` (the same query through SQLite's own driver): the
-    amount made as the engine makes it, then each row as ``_items`` does."""
+    amount made as the engine makes it, then each row as the engine's rows are."""
     at = _AMOUNT_AT
-    converted = [(*row[:at], _sqlite_amount(row[at]), *row[at + 1 :]) for row in rows]
-    try:
-        return [_sqlite_item(row) for row in converted]
-    except (KeyError, TypeError, ValueError):
-        return [_to_item(row) for row in converted]
+    return _to_items([(*row[:at], _sqlite_amount(row[at]), *row[at + 1 :]) for row in rows], sqlite=True)
 
 
 def load_items(session: Session, ids: Iterable[int] | None = None) -> list[QueueItem]:

@@ -1,8 +1,8 @@
 """The console as a user runs it, for the memory figure: ``python -m tests.benchmarks.app_driver OUT --db URL``.
 
-Runs the real start-up path as main.py does (the data layer imported before Qt, the queue read in a child process,
-then ``widgets.app.run_gui``: open and upgrade the database, sign in, the main window, its event loop), signed in
-by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
+Runs main.py's own start (``main.open_window``: the queue read in a child process, then ``widgets.app.run_gui``:
+open and upgrade the database, sign in, the main window, its event loop; the data layer is imported before Qt, at
+the top of this module), signed in by SUPERVISOR_CONSOLE_AUTOLOGIN. Once the queue has loaded it opens the shift summary
 (``MainWindow.show_summary_view``, as Ctrl+Shift+Y does); once the summary and its charts are shown and painted it
 writes the process's peak resident memory (VmHWM) and its resident memory at each stage to OUT, with the peak of
 the child process that draws the charts, and quits.
@@ -78,20 +78,13 @@ class Probe(QObject):
 def main(argv: list[str]) -> int:
     import main as console_main
     from console import cli
-    from widgets.app import application, run_gui
+    from widgets.app import application
 
     out = Path(argv[0])
     args = cli.parse(argv[1:])
-    prefetch = console_main._start_queue_read(args)  # the queue read in a child meanwhile, as main.py does
-    startup.pause()
     application()
     probe = Probe(out)
-    try:
-        code = run_gui(args, prefetch=prefetch)
-    finally:
-        startup.resume()
-        if prefetch is not None:
-            prefetch.cancel()
+    code = console_main.open_window(args)  # main.py's own start (the data layer is already in, before Qt)
     del probe
     return code
 
